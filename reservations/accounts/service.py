@@ -1,0 +1,150 @@
+"""Staff and admin accounts: Argon2id password hashes, lockout, bearer tokens and page sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from reservations import clock
+from reservations.accounts.errors import AccountLocked, BadCredentials, UsernameTaken
+from reservations.accounts.models import ROLE_RANK, AccessToken, User
+from reservations.errors import Forbidden, Unauthorized, field_error
+from reservations.settings import get_settings
+
+_hasher = PasswordHasher()  # Argon2id, memory-hard
+# Verified against when the username is unknown, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+MIN_PASSWORD_LENGTH = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    user_id: int
+    username: str
+    role: str
+
+    def at_least(self, role: str) -> bool:
+        return ROLE_RANK.get(self.role, 0) >= ROLE_RANK[role]
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise field_error("password", f"at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def create_user(session: Session, username: str, password: str, role: str) -> User:
+    if role not in ROLE_RANK:
+        raise field_error("role", "staff or admin")
+    check_password_strength(password)
+    if session.exec(select(User.id).where(User.username == username)).first() is not None:
+        raise UsernameTaken()
+    now = clock.now()
+    user = User(
+        username=username,
+        password_hash=_hasher.hash(password),
+        role=role,
+        created_at=now,
+        password_changed_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def ensure_first_admin(session: Session) -> User | None:
+    """Create the admin named in the environment when no admin exists yet."""
+    settings = get_settings()
+    if not settings.admin_username or settings.admin_password is None:
+        return None
+    if session.exec(select(User.id).where(User.role == "admin")).first() is not None:
+        return None
+    return create_user(
+        session, settings.admin_username, settings.admin_password.get_secret_value(), "admin"
+    )
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    settings = get_settings()
+    now = clock.now()
+    user = session.exec(select(User).where(User.username == username).with_for_update()).first()
+    if user is None:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        raise BadCredentials()
+    if user.locked_until is not None and user.locked_until > now:
+        raise AccountLocked({"locked_until": user.locked_until.isoformat()})
+    try:
+        _hasher.verify(user.password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        user.failed_logins += 1
+        if user.failed_logins >= settings.login_max_failures:
+            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
+            user.failed_logins = 0
+        session.add(user)
+        session.flush()
+        raise BadCredentials() from None
+    if user.disabled:
+        raise BadCredentials()
+    user.failed_logins = 0
+    user.locked_until = None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def issue_token(session: Session, user: User, kind: str = "bearer") -> tuple[str, AccessToken]:
+    assert user.id is not None
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    record = AccessToken(
+        token_hash=_token_hash(token),
+        user_id=user.id,
+        kind=kind,
+        csrf_token=secrets.token_urlsafe(24) if kind == "session" else None,
+        created_at=now,
+        expires_at=now + timedelta(minutes=get_settings().token_ttl_minutes),
+    )
+    session.add(record)
+    session.flush()
+    return token, record
+
+
+def resolve(session: Session, token: str | None, kind: str = "bearer") -> tuple[Principal, AccessToken]:
+    if not token:
+        raise Unauthorized()
+    record = session.get(AccessToken, _token_hash(token))
+    if record is None or record.kind != kind or record.expires_at <= clock.now():
+        raise Unauthorized()
+    user = session.get(User, record.user_id)
+    if user is None or user.disabled or user.password_changed_at > record.created_at:
+        raise Unauthorized()
+    assert user.id is not None
+    return Principal(user.id, user.username, user.role), record
+
+
+def require(principal: Principal, role: str) -> Principal:
+    if not principal.at_least(role):
+        raise Forbidden()
+    return principal
+
+
+def revoke(session: Session, token: str) -> None:
+    session.connection().execute(
+        delete(AccessToken).where(col(AccessToken.token_hash) == _token_hash(token))
+    )

@@ -1,0 +1,64 @@
+"""The FastAPI application: routers of every domain under ``/api/v1``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from reservations import __version__
+from reservations.accounts.router import router as accounts_router
+from reservations.admin.router import router as admin_router
+from reservations.booking.router import router as booking_router
+from reservations.bootstrap import prepare_worker
+from reservations.http import install_error_handlers
+from reservations.rehearsal.router import router as rehearsal_router
+from reservations.rules.router import router as rules_router
+from reservations.settings import get_settings
+from reservations.tickets.router import router as tickets_router
+
+API_PREFIX = "/api/v1"
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    await run_in_threadpool(prepare_worker)
+    yield
+
+
+health_router = APIRouter(tags=["health"])
+
+
+@health_router.get("/health")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="郑州网络安全科技馆 · Visitor reservations",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(health_router)
+    for router in (
+        booking_router,
+        tickets_router,
+        accounts_router,
+        rules_router,
+        admin_router,
+    ):
+        api.include_router(router)
+    if settings.fake_now is not None:
+        api.include_router(rehearsal_router)
+    app.include_router(api)
+    app.include_router(health_router)
+    return app

@@ -1,0 +1,76 @@
+from reservations.errors import DomainError, ValidationFailed
+
+
+class InvalidIdNumber(DomainError):
+    code = "invalid_id_number"
+    status = 422
+    message_zh = "证件号码无效，请核对证件类型和号码。"
+    message_en = "The document number is not valid for its document type."
+
+
+class InvalidPhone(DomainError):
+    code = "invalid_phone"
+    status = 422
+    message_zh = "手机号码无效，请输入11位中国大陆手机号。"
+    message_en = "The phone number is not a valid mainland China mobile number."
+
+
+class ConsentRequired(DomainError):
+    code = "consent_required"
+    status = 422
+    message_zh = "请阅读并同意个人信息处理规则（含敏感个人信息的单独同意）。"
+    message_en = "Please read and accept the personal information notice, including the separate consent for sensitive data."
+
+
+class TooManyVisitors(DomainError):
+    code = "too_many_visitors"
+    status = 422
+    message_zh = "每笔预约的参观人数超过上限。"
+    message_en = "Too many visitors in one booking."
+
+
+class MinorWithoutGuardian(DomainError):
+    code = "minor_without_guardian"
+    status = 422
+    message_zh = "未满14周岁的儿童须与成年人在同一预约中参观。"
+    message_en = "Children under 14 must be booked together with an adult."
+
+
+class SoldOut(DomainError):
+    code = "sold_out"
+    status = 409
+    message_zh = "该时段已约满。"
+    message_en = "No places are left for this day or time slot."
+
+
+class DuplicateVisitor(DomainError):
+    code = "duplicate_visitor"
+    status = 409
+    message_zh = "同一证件当天已有有效预约。"
+    message_en = "This person already holds a booking for that day."
+
+
+class VisitorBanned(DomainError):
+    code = "visitor_banned"
+    status = 403
+    message_zh = "因多次预约未到馆，暂停预约资格。"
+    message_en = "Booking is suspended for this person after repeated no-shows."
+
+
+class CannotCancel(DomainError):
+    code = "cannot_cancel"
+    status = 409
+    message_zh = "该预约已无法取消。"
+    message_en = "This booking can no longer be cancelled."
+
+
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency_key_reused"
+    status = 409
+    message_zh = "该幂等键已用于另一内容不同的请求。"
+    message_en = "This Idempotency-Key was already used for a different request."
+
+
+class UnknownSlot(ValidationFailed):
+    message_zh = "时段不存在。"
+    message_en = "There is no such time slot."

@@ -1,0 +1,105 @@
+"""From what a visitor typed to what is stored: validated, encrypted, hashed, masked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from reservations.booking.errors import InvalidIdNumber, InvalidPhone
+from reservations.booking.models import Visitor
+from reservations.booking.schemas import VisitorIn
+from reservations.privacy import documents, masking
+from reservations.privacy.vault import get_vault
+
+# Purposes bound into ciphertexts and keyed hashes.
+NAME = "name"
+PHONE = "phone"
+EMAIL = "email"
+DOCUMENT = "document"
+IDENTITY = "identity"
+
+ADULT_AGE = 18
+MINOR_AGE = 14
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    document: documents.Document
+    identity_hash: str
+
+    def age_on(self, day: date) -> int | None:
+        return self.document.age_on(day)
+
+    def is_minor_on(self, day: date) -> bool:
+        age = self.age_on(day)
+        return age is not None and age < MINOR_AGE
+
+    def is_adult_on(self, day: date) -> bool:
+        # Only the resident ID tells an age; other documents are taken as adults'.
+        age = self.age_on(day)
+        return age is None or age >= ADULT_AGE
+
+    def as_visitor(
+        self, booking_id: int, position: int, *, claim_date: date | None, role: str = "visitor"
+    ) -> Visitor:
+        vault = get_vault()
+        return Visitor(
+            booking_id=booking_id,
+            position=position,
+            role=role,
+            id_type=self.document.id_type.value,
+            name_enc=vault.encrypt(self.name, NAME),
+            name_masked=masking.mask_name(self.name),
+            id_number_enc=vault.encrypt(self.document.number, DOCUMENT),
+            id_masked=masking.mask_document(self.document.number),
+            identity_hash=self.identity_hash,
+            claim_date=claim_date,
+            is_minor=self.is_minor_on(claim_date) if claim_date else False,
+        )
+
+
+def identity_hash(document: documents.Document) -> str:
+    return get_vault().blind_index(document.identity_key, IDENTITY)
+
+
+def document(id_type: str, number: str, today: date, field: str = "id_number") -> documents.Document:
+    try:
+        return documents.parse_document(id_type, number, today)
+    except documents.InvalidDocument as exc:
+        raise InvalidIdNumber({"field": field, "problem": str(exc)}) from None
+
+
+def person(visitor: VisitorIn, today: date, field: str = "visitors") -> Person:
+    parsed = document(visitor.id_type, visitor.id_number, today, field)
+    return Person(visitor.name, parsed, identity_hash(parsed))
+
+
+def person_document(id_type: str, number: str, today: date) -> str:
+    return identity_hash(document(id_type, number, today))
+
+
+def phone(raw: str, field: str = "phone") -> str:
+    try:
+        return documents.normalize_phone(raw)
+    except documents.InvalidPhone:
+        raise InvalidPhone({"field": field}) from None
+
+
+def phone_columns(normalized: str) -> dict[str, Any]:
+    vault = get_vault()
+    return {
+        "phone_enc": vault.encrypt(normalized, PHONE),
+        "phone_hash": vault.blind_index(normalized, PHONE),
+        "phone_masked": masking.mask_phone(normalized),
+    }
+
+
+def email_columns(email: str | None) -> dict[str, Any]:
+    if not email:
+        return {}
+    return {
+        "email_enc": get_vault().encrypt(email, EMAIL),
+        "email_masked": masking.mask_email(email),
+    }

@@ -1,0 +1,129 @@
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from reservations.dbtypes import UTCDateTime
+
+# Booking.status values
+PENDING = "pending"
+CONFIRMED = "confirmed"
+CANCELLED = "cancelled"
+REJECTED = "rejected"
+CHECKED_IN = "checked_in"
+NO_SHOW = "no_show"
+EXPIRED = "expired"
+ACTIVE_STATUSES = (PENDING, CONFIRMED, CHECKED_IN)
+
+INDIVIDUAL = "individual"
+TEAM = "team"
+
+# CapacityCounter.slot_id of the row that counts a whole day
+WHOLE_DAY = "*"
+
+
+class Booking(SQLModel, table=True):
+    __tablename__ = "booking"
+    __table_args__ = (Index("ix_booking_day_channel_status", "day", "channel", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=16, unique=True)
+    channel: str = Field(max_length=16)
+    day: date
+    slot_id: str = Field(max_length=16)
+    # The slot's times when booked: an admin may later move or remove the slot.
+    slot_start: str = Field(max_length=5)
+    slot_end: str = Field(max_length=5)
+    status: str = Field(max_length=16)
+    party_size: int
+    manage_token_hash: str = Field(max_length=64)
+    language: str = Field(default="zh", max_length=8)
+    organization: str | None = Field(default=None, max_length=200)
+
+    # Personal data: encrypted, matched through a keyed hash, shown masked.
+    phone_enc: str | None = None
+    phone_hash: str | None = Field(default=None, max_length=64, index=True)
+    phone_masked: str | None = Field(default=None, max_length=32)
+    email_enc: str | None = None
+    email_masked: str | None = Field(default=None, max_length=64)
+
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    cancelled_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    reviewed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    reviewed_by: str | None = Field(default=None, max_length=64)
+    review_note: str | None = Field(default=None, max_length=500)
+    reminded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    personal_data_erased_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+
+
+class Visitor(SQLModel, table=True):
+    """A named person on a booking: an individual visitor, a team leader or a team member."""
+
+    __tablename__ = "visitor"
+    # One active booking per person per day: claim_date is the visit day while the booking
+    # is active and NULL once it is cancelled (NULLs never collide in a unique index).
+    __table_args__ = (UniqueConstraint("identity_hash", "claim_date", name="uq_visitor_claim"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    booking_id: int = Field(foreign_key="booking.id", index=True)
+    position: int = 0
+    role: str = Field(default="visitor", max_length=16)
+    id_type: str = Field(max_length=24)
+    name_enc: str | None = None
+    name_masked: str | None = Field(default=None, max_length=64)
+    id_number_enc: str | None = None
+    id_masked: str | None = Field(default=None, max_length=32)
+    identity_hash: str | None = Field(default=None, max_length=64, index=True)
+    claim_date: date | None = None
+    is_minor: bool = False
+
+
+class CapacityCounter(SQLModel, table=True):
+    """Places taken per day and channel (slot ``*``) and per slot and channel.
+
+    Bookings take places with a conditional UPDATE that only succeeds while the new total
+    stays within the capacity passed in, so the database, not Python, decides the last place.
+    """
+
+    __tablename__ = "capacity_counter"
+
+    day: date = Field(primary_key=True)
+    channel: str = Field(primary_key=True, max_length=16)
+    slot_id: str = Field(primary_key=True, max_length=16)
+    booked: int = 0
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_record"
+
+    scope: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=200)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    # The first response, encrypted: it holds the booking's manage token.
+    response_enc: str
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+
+
+class NoShowStrike(SQLModel, table=True):
+    """A visitor who did not come. Kept (as a keyed hash only) for the no-show window."""
+
+    __tablename__ = "no_show_strike"
+    __table_args__ = (UniqueConstraint("identity_hash", "booking_id", name="uq_strike_booking"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    identity_hash: str = Field(max_length=64, index=True)
+    day: date
+    booking_id: int
+
+
+class VisitorBan(SQLModel, table=True):
+    __tablename__ = "visitor_ban"
+
+    identity_hash: str = Field(primary_key=True, max_length=64)
+    until: date
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    reason: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,135 @@
+"""Request and response shapes of the booking API (``../shared/API.md``).
+
+Plain pydantic: routers, pages and services share them, none of them needs FastAPI.
+"""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+IdTypeName = Literal["resident_id", "passport", "hk_macau_permit", "taiwan_permit"]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+DocumentNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class VisitorIn(_Request):
+    name: Name
+    id_type: IdTypeName
+    id_number: DocumentNumber
+
+
+class BookingRequest(_Request):
+    day: Date = Field(alias="date")
+    slot_id: Annotated[str, StringConstraints(min_length=1, max_length=16)]
+    phone: Phone
+    consent: bool
+    visitors: Annotated[list[VisitorIn], Field(min_length=1, max_length=50)]
+    email: Email | None = None
+    language: Literal["zh", "en"] | None = None
+    # The pages ask for these separately (PIPL Art. 29 and 31); API clients that send
+    # only ``consent: true`` give both through it.
+    sensitive_consent: bool | None = None
+    guardian_consent: bool | None = None
+
+
+class LookupRequest(_Request):
+    phone: Phone
+    id_type: IdTypeName
+    id_number: DocumentNumber
+
+
+class SlotOut(BaseModel):
+    id: str
+    start: str
+    end: str
+
+
+class MaskedPerson(BaseModel):
+    name: str | None
+    id_masked: str | None
+
+
+class TicketOut(BaseModel):
+    ticket_id: str
+    visitor: MaskedPerson | None
+    party_size: int
+    status: str
+    used: bool
+    qr_payload: str
+    qr_png_url: str
+    qr_svg_url: str
+
+
+class BookingOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    reference: str
+    manage_token: str | None = None
+    channel: str
+    status: str
+    day: Date = Field(serialization_alias="date")
+    slot: SlotOut
+    party_size: int
+    phone_masked: str | None
+    visitors: list[MaskedPerson]
+    tickets: list[TicketOut]
+    created_at: datetime
+    cancellable_until: datetime | None
+    organization: str | None = None
+    size: int | None = None
+    leader: MaskedPerson | None = None
+    review_note: str | None = None
+
+
+class LookupOut(BaseModel):
+    bookings: list[BookingOut]
+
+
+class ChannelAvailability(BaseModel):
+    capacity: int
+    booked: int
+    remaining: int
+
+
+class TeamAvailability(ChannelAvailability):
+    bookable: bool
+    reason: str | None
+
+
+class SlotAvailability(BaseModel):
+    id: str
+    start: str
+    end: str
+    individual_capacity: int
+    individual_remaining: int
+    team_capacity: int
+    team_remaining: int
+
+
+class DayAvailability(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    day: Date = Field(serialization_alias="date")
+    bookable: bool
+    reason: str | None
+    individual: ChannelAvailability
+    team: TeamAvailability
+    slots: list[SlotAvailability]
+    note: str | None = None
+
+
+class AvailabilityOut(BaseModel):
+    days: list[DayAvailability]

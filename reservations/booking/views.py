@@ -1,0 +1,97 @@
+"""Bookings as the API and the pages show them: masked, with their tickets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from reservations import clock
+from reservations.booking.models import CONFIRMED, PENDING, Booking, Visitor
+from reservations.booking.schemas import BookingOut, MaskedPerson, SlotOut, TicketOut
+from reservations.rules.schema import Rules
+from reservations.tickets import service as tickets
+from reservations.tickets.models import UNUSED, Ticket
+
+
+def cancellable_until(booking: Booking, rules: Rules) -> datetime | None:
+    if booking.status not in (PENDING, CONFIRMED):
+        return None
+    minutes = rules.channel(booking.channel).cancel_minutes_before_start
+    return clock.localize(booking.day, booking.slot_start) - timedelta(minutes=minutes)
+
+
+def _person(visitor: Visitor | None) -> MaskedPerson | None:
+    if visitor is None:
+        return None
+    return MaskedPerson(name=visitor.name_masked, id_masked=visitor.id_masked)
+
+
+def _ticket(ticket: Ticket, holder: Visitor | None) -> TicketOut:
+    base = f"/api/v1/tickets/{ticket.id}"
+    return TicketOut(
+        ticket_id=ticket.id,
+        visitor=_person(holder),
+        party_size=ticket.party_size,
+        status=ticket.status,
+        used=ticket.use_state != UNUSED,
+        qr_payload=ticket.qr_payload,
+        qr_png_url=f"{base}/qr.png",
+        qr_svg_url=f"{base}/qr.svg",
+    )
+
+
+def render(
+    session: Session,
+    bookings: Sequence[Booking],
+    rules: Rules,
+    manage_tokens: dict[int, str] | None = None,
+) -> list[BookingOut]:
+    ids = [booking.id for booking in bookings if booking.id is not None]
+    visitors: dict[int, list[Visitor]] = {booking_id: [] for booking_id in ids}
+    if ids:
+        statement = (
+            select(Visitor).where(col(Visitor.booking_id).in_(ids)).order_by(col(Visitor.position))
+        )
+        for visitor in session.exec(statement):
+            visitors[visitor.booking_id].append(visitor)
+    ticket_map = tickets.for_bookings(session, ids)
+    rendered = []
+    for booking in bookings:
+        assert booking.id is not None
+        people = visitors[booking.id]
+        by_id = {visitor.id: visitor for visitor in people}
+        leader = next((visitor for visitor in people if visitor.role == "leader"), None)
+        is_team = booking.channel == "team"
+        rendered.append(
+            BookingOut(
+                reference=booking.reference,
+                manage_token=(manage_tokens or {}).get(booking.id),
+                channel=booking.channel,
+                status=booking.status,
+                day=booking.day,
+                slot=SlotOut(id=booking.slot_id, start=booking.slot_start, end=booking.slot_end),
+                party_size=booking.party_size,
+                phone_masked=booking.phone_masked,
+                visitors=[_person(v) for v in people if v.role == "visitor"],  # type: ignore[misc]
+                tickets=[
+                    _ticket(t, by_id.get(t.visitor_id) if t.visitor_id else leader)
+                    for t in ticket_map[booking.id]
+                ],
+                created_at=booking.created_at,
+                cancellable_until=cancellable_until(booking, rules),
+                organization=booking.organization if is_team else None,
+                size=booking.party_size if is_team else None,
+                leader=_person(leader) if is_team else None,
+                review_note=booking.review_note,
+            )
+        )
+    return rendered
+
+
+def render_one(
+    session: Session, booking: Booking, rules: Rules, manage_token: str | None = None
+) -> BookingOut:
+    tokens = {booking.id: manage_token} if manage_token and booking.id is not None else None
+    return render(session, [booking], rules, tokens)[0]

@@ -1,0 +1,62 @@
+"""What a process does before it serves: schema, seeded rules, first admin, keys, clock."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from sqlalchemy import text
+
+from reservations import clock, db
+from reservations.accounts import service as accounts
+from reservations.privacy.vault import get_vault
+from reservations.rehearsal import service as rehearsal
+from reservations.rules import service as rules
+from reservations.settings import get_settings
+from reservations.tickets.signing import get_keyring
+
+log = logging.getLogger("reservations")
+
+# Set by ``reservations serve`` for its workers: the parent already prepared everything.
+WORKER_ENV = "RESERVATIONS_PREPARED_BY_PARENT"
+_SEED_LOCK_ID = 72_2020_1008
+
+
+def prepare(*, reset_clock: bool = True) -> None:
+    """Idempotent, and safe when several processes or machines start together."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.data_dir, 0o700)
+    db.migrate()
+    with db.transaction() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.connection().execute(
+                text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SEED_LOCK_ID}
+            )
+        if rules.seed(session, settings.museum_config_path):
+            log.info("museum rules seeded from %s", settings.museum_config_path.name)
+        if accounts.ensure_first_admin(session) is not None:
+            log.info("first admin account created")
+        if settings.fake_now is not None:
+            if reset_clock:
+                rehearsal.move(session, settings.fake_now)
+            else:
+                rehearsal.start(session, settings.fake_now)
+    get_vault()
+    get_keyring()
+    configure_clock()
+
+
+def configure_clock() -> None:
+    settings = get_settings()
+    fake = rehearsal.Reader(db.get_engine()) if settings.fake_now is not None else None
+    clock.configure(settings.timezone, fake)
+
+
+def prepare_worker() -> None:
+    if os.environ.get(WORKER_ENV) == "1":
+        configure_clock()
+        get_vault()
+        get_keyring()
+    else:
+        prepare()

@@ -1,0 +1,87 @@
+"""Domain errors: one stable ``code`` each, mapped to HTTP in one place (``reservations.http``).
+
+Services raise these and never import FastAPI. Messages exist in Chinese and English; a
+message never carries personal data, only the code's meaning and harmless details.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 400
+    message_zh: ClassVar[str] = "请求无法处理。"
+    message_en: ClassVar[str] = "The request cannot be processed."
+    # Most errors undo the request's changes. A few are themselves a change to keep,
+    # such as counting a wrong password towards the lockout.
+    keeps_changes: ClassVar[bool] = False
+
+    def __init__(self, details: dict[str, Any] | None = None, *, hint: str | None = None) -> None:
+        self.details: dict[str, Any] = details or {}
+        # A short, non-personal sentence that sharpens the generic message.
+        self.hint = hint
+        super().__init__(self.code)
+
+    def message(self, language: str) -> str:
+        base = self.message_en if language == "en" else self.message_zh
+        return f"{base} {self.hint}" if self.hint else base
+
+
+class ValidationFailed(DomainError):
+    code = "validation_error"
+    status = 422
+    message_zh = "提交的内容有误，请检查后重试。"
+    message_en = "Some fields are missing or invalid."
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    message_zh = "未找到。"
+    message_en = "Not found."
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    status = 401
+    message_zh = "请先登录。"
+    message_en = "Authentication required."
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    status = 403
+    message_zh = "没有权限执行此操作。"
+    message_en = "You are not allowed to do this."
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+    status = 429
+    message_zh = "请求过于频繁，请稍后再试。"
+    message_en = "Too many requests; please try again later."
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__({"retry_after": retry_after_seconds})
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ChallengeRequired(DomainError):
+    code = "challenge_required"
+    status = 428
+    message_zh = "请先完成人机验证。"
+    message_en = "Solve the challenge first."
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+    message_zh = "请求与当前状态冲突。"
+    message_en = "The request conflicts with the current state."
+
+
+def field_error(field: str, problem: str) -> ValidationFailed:
+    """A validation error about one named field (never echoing its value)."""
+    return ValidationFailed({"fields": [{"field": field, "problem": problem}]})

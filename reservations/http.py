@@ -1,0 +1,160 @@
+"""HTTP plumbing shared by every router: the transaction per request, the request's
+language, and the one place where domain errors become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reservations import db
+from reservations.errors import DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
+
+log = logging.getLogger("reservations.http")
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the endpoint returns, rolled back on error."""
+    with db.transaction(write=request.method not in READ_METHODS) as session:
+        yield session
+
+
+# scope="function": the commit happens before the response is built, so a client never
+# receives a success for a transaction that then failed to commit.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+
+def request_language(request: Request) -> str:
+    """``en`` or ``zh``: the page's remembered choice first, then Accept-Language."""
+    chosen = request.cookies.get("lang")
+    if chosen in ("zh", "en"):
+        return chosen
+    header = request.headers.get("accept-language", "")
+    best_language, best_quality = "zh", -1.0
+    for part in header.split(","):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        tag = tag.strip().lower()
+        language = "en" if tag.startswith("en") else "zh" if tag.startswith("zh") else None
+        if language and quality > best_quality:
+            best_language, best_quality = language, quality
+    return best_language
+
+
+Language = Annotated[str, Depends(request_language)]
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def domain_error_response(request: Request, exc: DomainError) -> Response:
+    headers = {}
+    retry_after = exc.details.get("retry_after")
+    if exc.status == 429 and retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    page_handler = getattr(request.app.state, "page_error_handler", None)
+    if page_handler is not None and wants_page(request):
+        response: Response = page_handler(request, exc)
+        response.headers.update(headers)
+        return response
+    return JSONResponse(
+        error_body(exc.code, exc.message(request_language(request)), exc.details),
+        status_code=exc.status,
+        headers=headers,
+    )
+
+
+def wants_page(request: Request) -> bool:
+    path = request.url.path
+    return not (path.startswith("/api/") or path in ("/health", "/openapi.json"))
+
+
+def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
+    problems = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+        problem = error.get("msg", "invalid")
+        if error.get("type") == "json_invalid":
+            location, problem = [], "the body is not valid JSON"
+        problems.append({"field": ".".join(location) or "body", "problem": problem})
+    # Never echo the submitted input: it may carry names and document numbers.
+    return {"fields": problems}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        return domain_error_response(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        return domain_error_response(request, ValidationFailed(_validation_details(exc)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        mapped = _HTTP_STATUS_ERRORS.get(exc.status_code)
+        if mapped is not None:
+            return domain_error_response(request, mapped())
+        error = DomainError()
+        return JSONResponse(
+            error_body("http_error", error.message(request_language(request))),
+            status_code=exc.status_code,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        # Log the type and place only: an exception's text can quote SQL parameters.
+        log.error(
+            "unhandled %s on %s %s",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+            exc_info=False,
+        )
+        return domain_error_response(request, InternalError())
+
+
+class MethodNotAllowed(DomainError):
+    code = "method_not_allowed"
+    status = 405
+    message_zh = "不支持该请求方法。"
+    message_en = "This method is not allowed here."
+
+
+class PayloadTooLarge(DomainError):
+    code = "payload_too_large"
+    status = 413
+    message_zh = "请求内容过大。"
+    message_en = "The request body is too large."
+
+
+class InternalError(DomainError):
+    code = "internal_error"
+    status = 500
+    message_zh = "服务器暂时无法处理请求，请稍后再试。"
+    message_en = "The server could not process the request; please try again."
+
+
+_HTTP_STATUS_ERRORS: dict[int, type[DomainError]] = {
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+}

@@ -1,0 +1,30 @@
+"""``PUT /api/v1/test/clock``: exists only when the service started with a frozen clock."""
+
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import AwareDatetime, BaseModel
+
+from reservations import clock
+from reservations.http import DbSession
+from reservations.rehearsal import service
+
+router = APIRouter(prefix="/test", tags=["rehearsal"])
+
+
+class ClockIn(BaseModel):
+    now: AwareDatetime
+
+
+class ClockOut(BaseModel):
+    now: datetime
+
+
+@router.put("/clock", response_model=ClockOut)
+def move_clock(body: ClockIn, session: DbSession) -> ClockOut:
+    return ClockOut(now=service.move(session, body.now))
+
+
+@router.get("/clock", response_model=ClockOut)
+def read_clock() -> ClockOut:
+    return ClockOut(now=clock.now())

@@ -1,0 +1,35 @@
+from datetime import date, datetime
+
+from sqlalchemy import Column
+from sqlmodel import Field, SQLModel
+
+from reservations.dbtypes import UTCDateTime
+
+# Ticket.status
+VALID = "valid"
+VOID = "void"
+
+# Ticket.use_state: a ticket admits once; "left" once its party was checked out.
+UNUSED = "unused"
+INSIDE = "inside"
+LEFT = "left"
+
+
+class Ticket(SQLModel, table=True):
+    __tablename__ = "ticket"
+
+    id: str = Field(primary_key=True, max_length=32)
+    booking_id: int = Field(foreign_key="booking.id", index=True)
+    visitor_id: int | None = Field(default=None, foreign_key="visitor.id")
+    day: date = Field(index=True)
+    slot_id: str = Field(max_length=16)
+    party_size: int
+    kid: str = Field(max_length=32)
+    qr_payload: str = Field(max_length=512)
+    status: str = Field(default=VALID, max_length=16)
+    use_state: str = Field(default=UNUSED, max_length=16)
+    admitted_count: int = 0
+    entered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    entered_gate: str | None = Field(default=None, max_length=64)
+    exited_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
