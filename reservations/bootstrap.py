@@ -28,6 +28,13 @@ def prepare(*, reset_clock: bool = True) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.data_dir, 0o700)
     db.migrate()
+    if settings.fake_now is not None:
+        with db.transaction() as session:
+            if reset_clock:
+                rehearsal.move(session, settings.fake_now)
+            else:
+                rehearsal.start(session, settings.fake_now)
+    configure_clock()
     with db.transaction() as session:
         if session.get_bind().dialect.name == "postgresql":
             session.connection().execute(
@@ -37,14 +44,8 @@ def prepare(*, reset_clock: bool = True) -> None:
             log.info("museum rules seeded from %s", settings.museum_config_path.name)
         if accounts.ensure_first_admin(session) is not None:
             log.info("first admin account created")
-        if settings.fake_now is not None:
-            if reset_clock:
-                rehearsal.move(session, settings.fake_now)
-            else:
-                rehearsal.start(session, settings.fake_now)
     get_vault()
     get_keyring()
-    configure_clock()
 
 
 def configure_clock() -> None:
@@ -60,3 +61,18 @@ def prepare_worker() -> None:
         get_keyring()
     else:
         prepare()
+
+
+def reset_process_state() -> None:
+    """Forget every per-process cache: for tests that reconfigure the environment."""
+    from reservations.privacy.vault import reset_vault
+    from reservations.rules.service import forget_cached_rules
+    from reservations.settings import reset_settings_cache
+    from reservations.tickets.signing import reset_keyring
+
+    db.dispose_engine()
+    reset_settings_cache()
+    reset_vault()
+    reset_keyring()
+    forget_cached_rules()
+    clock.configure("Asia/Shanghai", None)

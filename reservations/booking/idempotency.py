@@ -58,9 +58,9 @@ def claim(session: Session, scope: str, key: str, fingerprint: str) -> Replay | 
             created_at=clock.now(),
         )
         .on_conflict_do_nothing(index_elements=["scope", "key"])
+        .returning(IdempotencyRecord.__table__.c.key)  # type: ignore[attr-defined]
     )
-    result: CursorResult[Any] = session.connection().execute(statement)  # type: ignore[assignment]
-    if result.rowcount == 1:
+    if session.connection().execute(statement).first() is not None:
         return None
     record = session.get(IdempotencyRecord, (scope, key), populate_existing=True)
     assert record is not None

@@ -235,7 +235,7 @@ def lookup(session: Session, request: LookupRequest) -> list[BookingOut]:
         .order_by(col(Booking.day).desc(), col(Booking.id).desc())
         .limit(50)
     )
-    bookings = list(dict.fromkeys(session.exec(statement)))
+    bookings = list({booking.id: booking for booking in session.exec(statement)}.values())
     return render(session, bookings, rules_service.current(session))
 
 

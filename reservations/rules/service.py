@@ -86,6 +86,12 @@ def current(session: Session) -> Rules:
     return rules
 
 
+def forget_cached_rules() -> None:
+    global _cache
+    with _cache_lock:
+        _cache = None
+
+
 def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in patch.items():

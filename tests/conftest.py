@@ -1,0 +1,205 @@
+"""Shared fixtures: the service on SQLite or on a real PostgreSQL server, in-process or as
+real worker processes, with its clock frozen at a known instant."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from reservations.app import create_app
+from reservations.bootstrap import reset_process_state
+from tests.support import pgcluster
+
+# A Monday (closed): Tuesday 2026-03-10 is the first day individuals can book.
+FAKE_NOW = "2026-03-09T10:00:00+08:00"
+TOMORROW = date(2026, 3, 10)
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "admin-password-for-tests"
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pgcluster.Cluster]:
+    cluster = pgcluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _service_env(tmp_path: Path, database_url: str | None, **extra: str) -> dict[str, str]:
+    env = {
+        "RESERVATIONS_DATA_DIR": str(tmp_path / "data"),
+        "RESERVATIONS_FAKE_NOW": FAKE_NOW,
+        "RESERVATIONS_ADMIN_USERNAME": ADMIN_USERNAME,
+        "RESERVATIONS_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "RESERVATIONS_RATE_LIMITS": "off",
+    }
+    if database_url:
+        env["RESERVATIONS_DATABASE_URL"] = database_url
+    env.update(extra)
+    return env
+
+
+class Service:
+    """Where a test's service keeps its state, and how to reach it."""
+
+    def __init__(self, env: dict[str, str], backend: str) -> None:
+        self.env = env
+        self.backend = backend
+
+    def rules_file(self, tmp_path: Path, **sections: dict[str, Any]) -> None:
+        """Start from museum.toml with some values changed (before the service starts)."""
+        import tomllib
+
+        source = REPO / "config" / "museum.toml"
+        document = tomllib.loads(source.read_text())
+        for section, values in sections.items():
+            document[section].update(values)
+        path = tmp_path / "museum.toml"
+        path.write_text(_to_toml(document))
+        self.env["RESERVATIONS_MUSEUM_CONFIG"] = str(path)
+
+
+def _to_toml(document: dict[str, Any]) -> str:
+    def value(item: Any) -> str:
+        if isinstance(item, bool):
+            return "true" if item else "false"
+        if isinstance(item, int):
+            return str(item)
+        if isinstance(item, list):
+            return "[" + ", ".join(value(element) for element in item) + "]"
+        return '"' + str(item) + '"'
+
+    lines = []
+    for key, item in document.items():
+        if isinstance(item, dict):
+            lines.append(f"[{key}]")
+            lines.extend(f"{k} = {value(v)}" for k, v in item.items())
+        elif isinstance(item, list):
+            for table in item:
+                lines.append(f"[[{key}]]")
+                lines.extend(f"{k} = {value(v)}" for k, v in table.items())
+        else:
+            lines.insert(0, f"{key} = {value(item)}")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def sqlite_service(tmp_path: Path) -> Service:
+    return Service(_service_env(tmp_path, None), "sqlite")
+
+
+@pytest.fixture
+def postgres_service(tmp_path: Path, postgres: pgcluster.Cluster) -> Iterator[Service]:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = postgres.create_database(name)
+    yield Service(_service_env(tmp_path, url), "postgres")
+    reset_process_state()
+    postgres.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def service(request: pytest.FixtureRequest) -> Service:
+    """The service on each database in turn."""
+    return request.getfixturevalue(f"{request.param}_service")  # type: ignore[no-any-return]
+
+
+def start_in_process(service: Service, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    for key in [k for k in os.environ if k.startswith("RESERVATIONS_")]:
+        monkeypatch.delenv(key)
+    for key, item in service.env.items():
+        monkeypatch.setenv(key, item)
+    reset_process_state()
+    return TestClient(create_app(), raise_server_exceptions=False)
+
+
+@pytest.fixture
+def client(sqlite_service: Service, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """The service on SQLite, in this process."""
+    with start_in_process(sqlite_service, monkeypatch) as test_client:
+        yield test_client
+    reset_process_state()
+
+
+@pytest.fixture
+def any_client(service: Service, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """The service in this process, once on SQLite and once on PostgreSQL."""
+    with start_in_process(service, monkeypatch) as test_client:
+        yield test_client
+    reset_process_state()
+
+
+def admin_headers(client: TestClient | httpx.Client) -> dict[str, str]:
+    response = client.post(
+        "/api/v1/auth/token", data={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def set_clock(client: TestClient | httpx.Client, instant: str | datetime) -> None:
+    value = instant.isoformat() if isinstance(instant, datetime) else instant
+    response = client.put("/api/v1/test/clock", json={"now": value})
+    assert response.status_code == 200, response.text
+
+
+class LiveServer:
+    def __init__(self, process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
+        self.process = process
+        self.base_url = base_url
+        self.log = log
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=60, **kwargs)
+
+
+def start_server(service: Service, tmp_path: Path, workers: int = 2) -> LiveServer:
+    """``reservations serve`` as real worker processes on a free loopback port."""
+    port = pgcluster.free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RESERVATIONS_")}
+    env.update(service.env)
+    log = tmp_path / f"server-{port}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reservations.cli", "serve", "--port", str(port),
+         "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
+        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=REPO,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{base_url}/api/v1/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
+        time.sleep(0.2)
+    # Every worker must be up, not only the first one to answer.
+    time.sleep(0.5 * workers)
+    return LiveServer(process, base_url, log)
+
+
+def stop_server(server: LiveServer) -> str:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+    return server.log.read_text(errors="replace")
