@@ -29,11 +29,11 @@ def prepare(*, reset_clock: bool = True) -> None:
     os.chmod(settings.data_dir, 0o700)
     db.migrate()
     if settings.fake_now is not None:
-        with db.transaction() as session:
-            if reset_clock:
-                rehearsal.move(session, settings.fake_now)
-            else:
-                rehearsal.start(session, settings.fake_now)
+        frozen = rehearsal.FrozenClock(settings.data_dir)
+        if reset_clock:
+            frozen.move(settings.fake_now)
+        else:
+            frozen.start(settings.fake_now)
     configure_clock()
     with db.transaction() as session:
         if session.get_bind().dialect.name == "postgresql":
@@ -50,7 +50,7 @@ def prepare(*, reset_clock: bool = True) -> None:
 
 def configure_clock() -> None:
     settings = get_settings()
-    fake = rehearsal.Reader(db.get_engine()) if settings.fake_now is not None else None
+    fake = rehearsal.FrozenClock(settings.data_dir) if settings.fake_now is not None else None
     clock.configure(settings.timezone, fake)
 
 

@@ -20,13 +20,17 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, create_engine
 
 from reservations import resources
-from reservations.errors import DomainError
+from reservations.errors import DomainError, ServiceBusy
 from reservations.settings import Settings, get_settings
 
 _lock = threading.Lock()
 _engine: Engine | None = None
 
 _SQLITE_BEGIN_OPTION = "sqlite_begin"
+
+
+class DatabaseBusy(ServiceBusy):
+    """No write slot came free in time."""
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -37,7 +41,7 @@ def build_engine(settings: Settings) -> Engine:
             url,
             connect_args={"timeout": 30, "check_same_thread": False},
             pool_size=settings.db_pool_size,
-            max_overflow=20,
+            max_overflow=settings.db_max_overflow,
             hide_parameters=True,
         )
         _install_sqlite_hooks(engine)
@@ -45,14 +49,23 @@ def build_engine(settings: Settings) -> Engine:
     return create_engine(
         url,
         pool_size=settings.db_pool_size,
-        max_overflow=20,
+        max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
         # Exception texts must never carry bound values: they are personal data.
         hide_parameters=True,
     )
 
 
+# SQLite lets one writer in at a time and makes the others poll with growing sleeps, which
+# under a rush turns into seconds of waiting and starved requests. Writers of one process
+# therefore queue on a lock here first, so only one of them at a time polls SQLite.
+_WRITER_LOCK_KEY = "holds_sqlite_writer_lock"
+_WRITER_WAIT_SECONDS = 30.0
+
+
 def _install_sqlite_hooks(engine: Engine) -> None:
+    writer_lock = threading.Lock()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event issue BEGIN itself instead of pysqlite's
@@ -70,7 +83,22 @@ def _install_sqlite_hooks(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(_SQLITE_BEGIN_OPTION, "IMMEDIATE")
+        if mode == "IMMEDIATE":
+            info = connection.connection.info
+            if not info.get(_WRITER_LOCK_KEY):
+                if not writer_lock.acquire(timeout=_WRITER_WAIT_SECONDS):
+                    raise DatabaseBusy()
+                info[_WRITER_LOCK_KEY] = True
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+    def _release(_dbapi_connection: Any, record: Any, *_args: Any) -> None:
+        if record is not None and record.info.pop(_WRITER_LOCK_KEY, False):
+            writer_lock.release()
+
+    # The lock is held until the connection goes back to the pool, after its commit or
+    # rollback (which may run on another thread than the one that began).
+    for name in ("checkin", "invalidate", "soft_invalidate"):
+        event.listen(engine.pool, name, _release)
 
 
 def get_engine() -> Engine:
@@ -100,25 +128,31 @@ def _engine_for(write: bool) -> Engine:
     return engine.execution_options(**{_SQLITE_BEGIN_OPTION: "DEFERRED"})
 
 
+def open_session(write: bool = True) -> Session:
+    return Session(_engine_for(write), expire_on_commit=False)
+
+
+def finish(session: Session, error: BaseException | None) -> None:
+    """End a unit of work: commit on success, roll back on error, and close."""
+    try:
+        if error is None or (isinstance(error, DomainError) and error.keeps_changes):
+            session.commit()
+        else:
+            session.rollback()
+    finally:
+        session.close()
+
+
 @contextmanager
 def transaction(write: bool = True) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error.
-
-    Services receive the session and never commit themselves.
-    """
-    with Session(_engine_for(write), expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except DomainError as exc:
-            if exc.keeps_changes:
-                session.commit()
-            else:
-                session.rollback()
-            raise
-        except BaseException:
-            session.rollback()
-            raise
+    """One unit of work for jobs and commands; services receive the session, never commit."""
+    session = open_session(write)
+    try:
+        yield session
+    except BaseException as exc:
+        finish(session, exc)
+        raise
+    finish(session, None)
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -75,6 +75,16 @@ class ChallengeRequired(DomainError):
     message_en = "Solve the challenge first."
 
 
+class ServiceBusy(DomainError):
+    code = "service_busy"
+    status = 503
+    message_zh = "系统繁忙，请稍后重试。"
+    message_en = "The service is busy; please try again in a moment."
+
+    def __init__(self, retry_after_seconds: int = 2) -> None:
+        super().__init__({"retry_after": retry_after_seconds})
+
+
 class Conflict(DomainError):
     code = "conflict"
     status = 409

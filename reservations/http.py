@@ -4,35 +4,88 @@ language, and the one place where domain errors become HTTP responses."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reservations import db
-from reservations.errors import DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
+from reservations.settings import get_settings
+from reservations.errors import (
+    DomainError,
+    Forbidden,
+    NotFound,
+    ServiceBusy,
+    Unauthorized,
+    ValidationFailed,
+)
 
 log = logging.getLogger("reservations.http")
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the endpoint returns, rolled back on error."""
-    with db.transaction(write=request.method not in READ_METHODS) as session:
-        yield session
+# Commits run on their own threads, never waiting for a request thread to come free.
+_finishing_threads = anyio.CapacityLimiter(16)
+_write_slots: anyio.Semaphore | None = None
 
 
-# scope="function": the commit happens before the response is built, so a client never
-# receives a success for a transaction that then failed to commit.
-DbSession = Annotated[Session, Depends(db_session, scope="function")]
+def _writers() -> anyio.Semaphore:
+    """How many writing requests may run on threads at once.
+
+    A writing request can hold a lock (SQLite's write lock, a counter row in PostgreSQL)
+    until its response is serialised, which needs a request thread. Letting at most this
+    many writers onto the 40 request threads keeps threads free for that, so lock holders
+    always finish; the other writers wait here, in the event loop, costing no thread.
+    """
+    global _write_slots
+    if _write_slots is None:
+        _write_slots = anyio.Semaphore(get_settings().write_concurrency)
+    return _write_slots
 
 
-def request_language(request: Request) -> str:
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request: committed when the endpoint returns, rolled back on error.
+
+    Opening a session does no I/O; the transaction begins on the endpoint's own thread.
+    """
+    write = request.method not in READ_METHODS
+    if not write:
+        session = db.open_session(write=False)
+        try:
+            yield session
+        except BaseException as exc:
+            await anyio.to_thread.run_sync(db.finish, session, exc, limiter=_finishing_threads)
+            raise
+        await anyio.to_thread.run_sync(db.finish, session, None, limiter=_finishing_threads)
+        return
+    async with _writers():
+        session = db.open_session(write=True)
+        try:
+            yield session
+        except BaseException as exc:
+            await anyio.to_thread.run_sync(db.finish, session, exc, limiter=_finishing_threads)
+            raise
+        await anyio.to_thread.run_sync(db.finish, session, None, limiter=_finishing_threads)
+
+
+# The commit happens before the response is sent, so a client never receives a success
+# for a transaction that then failed to commit.
+DbSession = Annotated[Session, Depends(db_session)]
+
+
+async def request_language(request: Request) -> str:
+    return language_of(request)
+
+
+def language_of(request: Request) -> str:
     """``en`` or ``zh``: the page's remembered choice first, then Accept-Language."""
     chosen = request.cookies.get("lang")
     if chosen in ("zh", "en"):
@@ -64,7 +117,7 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
 def domain_error_response(request: Request, exc: DomainError) -> Response:
     headers = {}
     retry_after = exc.details.get("retry_after")
-    if exc.status == 429 and retry_after is not None:
+    if exc.status in (429, 503) and retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     if exc.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
@@ -74,7 +127,7 @@ def domain_error_response(request: Request, exc: DomainError) -> Response:
         response.headers.update(headers)
         return response
     return JSONResponse(
-        error_body(exc.code, exc.message(request_language(request)), exc.details),
+        error_body(exc.code, exc.message(language_of(request)), exc.details),
         status_code=exc.status,
         headers=headers,
     )
@@ -113,9 +166,17 @@ def install_error_handlers(app: FastAPI) -> None:
             return domain_error_response(request, mapped())
         error = DomainError()
         return JSONResponse(
-            error_body("http_error", error.message(request_language(request))),
+            error_body("http_error", error.message(language_of(request))),
             status_code=exc.status_code,
         )
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(SATimeoutError)
+    async def _database_busy(request: Request, exc: Exception) -> Response:
+        # A locked SQLite file or an exhausted connection pool: the client may retry.
+        log.warning("database busy (%s) on %s %s", type(exc).__name__, request.method,
+                    request.url.path)
+        return domain_error_response(request, ServiceBusy())
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

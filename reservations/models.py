@@ -12,7 +12,6 @@ from reservations.booking.models import (
 )
 from reservations.gate.models import GateScan, OccupancyCounter
 from reservations.jobs.models import JobLease, JobRun
-from reservations.rehearsal.models import FrozenClock
 from reservations.rules.models import DayOverride, RulesDocument
 from reservations.tickets.models import Ticket
 
@@ -22,7 +21,6 @@ __all__ = [
     "Booking",
     "CapacityCounter",
     "DayOverride",
-    "FrozenClock",
     "GateScan",
     "IdempotencyRecord",
     "JobLease",

@@ -39,7 +39,12 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
 
+    # Request handlers run on a pool of 40 threads; the connection pool can serve them all
+    # so no handler waits for a connection while holding another one's lock.
     db_pool_size: int = 10
+    db_max_overflow: int = 30
+    # Writing requests on request threads at once, per process (see reservations.http).
+    write_concurrency: int = 16
     log_level: str = "INFO"
 
     @field_validator("fake_now")

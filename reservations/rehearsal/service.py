@@ -1,42 +1,45 @@
-"""The frozen clock of tests and rehearsals, stored in the database for every worker."""
+"""The frozen clock of tests and rehearsals.
+
+The frozen instant is a small file in the data directory, so every worker process of the
+service reads the same time without touching the database (a database read inside every
+``clock.now()`` would compete with the request's own transaction for connections).
+"""
 
 from __future__ import annotations
 
+import os
+import threading
 from datetime import datetime
-
-from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from pathlib import Path
 
 from reservations import clock
-from reservations.rehearsal.models import FrozenClock
+
+CLOCK_FILE = "frozen-clock"
 
 
-def start(session: Session, instant: datetime) -> None:
-    """Freeze the clock at ``instant`` unless a rehearsal already moved it."""
-    if session.get(FrozenClock, 1) is None:
-        session.add(FrozenClock(id=1, now=instant))
-        session.flush()
+class FrozenClock:
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / CLOCK_FILE
+        self._lock = threading.Lock()
+        self._seen: tuple[int, int] | None = None
+        self._instant: datetime | None = None
 
+    def start(self, instant: datetime) -> None:
+        """Freeze at ``instant`` unless a rehearsal already moved the clock."""
+        if not self.path.exists():
+            self.move(instant)
 
-def move(session: Session, instant: datetime) -> datetime:
-    row = session.get(FrozenClock, 1, with_for_update=True)
-    if row is None:
-        row = FrozenClock(id=1, now=instant)
-    row.now = instant
-    session.add(row)
-    session.flush()
-    return instant.astimezone(clock.zone())
-
-
-class Reader:
-    """Reads the frozen instant in its own short read, outside the caller's transaction."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine.execution_options(sqlite_begin="DEFERRED")
+    def move(self, instant: datetime) -> datetime:
+        temporary = self.path.with_name(f".{CLOCK_FILE}.{os.getpid()}.{threading.get_ident()}")
+        temporary.write_text(instant.isoformat())
+        os.replace(temporary, self.path)  # atomic: readers see the old or the new instant
+        return instant.astimezone(clock.zone())
 
     def __call__(self) -> datetime:
-        with Session(self._engine) as session:
-            instant = session.exec(select(FrozenClock.now).where(FrozenClock.id == 1)).first()
-        if instant is None:
-            raise RuntimeError("the rehearsal clock was not started")
-        return instant
+        status = self.path.stat()
+        signature = (status.st_mtime_ns, status.st_size)
+        with self._lock:
+            if signature != self._seen or self._instant is None:
+                self._instant = datetime.fromisoformat(self.path.read_text().strip())
+                self._seen = signature
+            return self._instant

@@ -17,8 +17,9 @@ def resident_id(born: date = date(1990, 5, 17), area: str = "410105", sequence: 
     return first17 + resident_id_check_character(first17)
 
 
-def visitor(name: str = "张三", born: date = date(1990, 5, 17), **overrides: Any) -> dict[str, Any]:
-    body = {"name": name, "id_type": "resident_id", "id_number": resident_id(born)}
+def visitor(name: str = "张三", born: date = date(1990, 5, 17), sequence: int | None = None,
+            **overrides: Any) -> dict[str, Any]:
+    body = {"name": name, "id_type": "resident_id", "id_number": resident_id(born, sequence=sequence)}
     body.update(overrides)
     return body
 

@@ -101,12 +101,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("day"),
     )
     op.create_table(
-        "frozen_clock",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("now", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_table(
         "gate_scan",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
@@ -343,7 +337,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_gate_scan_at"))
 
     op.drop_table("gate_scan")
-    op.drop_table("frozen_clock")
     op.drop_table("day_override")
     op.drop_table("capacity_counter")
     with op.batch_alter_table("booking", schema=None) as batch_op:
