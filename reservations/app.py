@@ -6,9 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from reservations import __version__
+from reservations import __version__, resources
 from reservations.accounts.router import router as accounts_router
 from reservations.admin.router import router as admin_router
 from reservations.booking.router import router as booking_router
@@ -18,6 +19,9 @@ from reservations.rehearsal.router import router as rehearsal_router
 from reservations.rules.router import router as rules_router
 from reservations.settings import get_settings
 from reservations.tickets.router import router as tickets_router
+from reservations.web import pages as web_pages
+from reservations.web.errors import page_error
+from reservations.web.headers import SecurityHeaders
 
 API_PREFIX = "/api/v1"
 
@@ -47,6 +51,9 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.state.page_error_handler = page_error
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=resources.static_dir()), name="static")
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(health_router)
     for router in (
@@ -61,4 +68,6 @@ def create_app() -> FastAPI:
         api.include_router(rehearsal_router)
     app.include_router(api)
     app.include_router(health_router)
+    for pages in (web_pages.router,):
+        app.include_router(pages)
     return app

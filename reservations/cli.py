@@ -29,6 +29,11 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(_args: argparse.Namespace) -> int:
+    prepare()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reservations", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -48,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations and seed the rules")
-    migrate.set_defaults(handler=lambda _args: (prepare(), 0)[1])
+    migrate.set_defaults(handler=_migrate)
     return parser
 
 

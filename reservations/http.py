@@ -17,7 +17,6 @@ from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reservations import db
-from reservations.settings import get_settings
 from reservations.errors import (
     DomainError,
     Forbidden,
@@ -26,6 +25,7 @@ from reservations.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from reservations.settings import get_settings
 
 log = logging.getLogger("reservations.http")
 
@@ -174,15 +174,19 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SATimeoutError)
     async def _database_busy(request: Request, exc: Exception) -> Response:
         # A locked SQLite file or an exhausted connection pool: the client may retry.
-        log.warning("database busy (%s) on %s %s", type(exc).__name__, request.method,
-                    request.url.path)
+        log.warning(
+            "database busy (%s) on %s %s", type(exc).__name__, request.method, request.url.path
+        )
         return domain_error_response(request, ServiceBusy())
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         # The engine hides bound parameters, so the traceback carries no personal data.
         log.error(
-            "unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path,
+            "unhandled %s on %s %s",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
             exc_info=exc,
         )
         return domain_error_response(request, InternalError())

@@ -1,35 +1,26 @@
-"""Every table, imported in one place for migrations and metadata."""
+"""Every table, registered on the metadata for migrations: each domain package's ``models``."""
 
-from reservations.accounts.models import AccessToken, User
-from reservations.admin.models import AuditEntry
-from reservations.booking.models import (
-    Booking,
-    CapacityCounter,
-    IdempotencyRecord,
-    NoShowStrike,
-    Visitor,
-    VisitorBan,
-)
-from reservations.gate.models import GateScan, OccupancyCounter
-from reservations.jobs.models import JobLease, JobRun
-from reservations.rules.models import DayOverride, RulesDocument
-from reservations.tickets.models import Ticket
+from __future__ import annotations
 
-__all__ = [
-    "AccessToken",
-    "AuditEntry",
-    "Booking",
-    "CapacityCounter",
-    "DayOverride",
-    "GateScan",
-    "IdempotencyRecord",
-    "JobLease",
-    "JobRun",
-    "NoShowStrike",
-    "OccupancyCounter",
-    "RulesDocument",
-    "Ticket",
-    "User",
-    "Visitor",
-    "VisitorBan",
-]
+import importlib
+import pkgutil
+
+import reservations
+
+
+def import_all() -> list[str]:
+    imported = []
+    for module in pkgutil.iter_modules(reservations.__path__):
+        if module.ispkg:
+            name = f"reservations.{module.name}.models"
+            try:
+                importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                if exc.name != name:
+                    raise
+                continue
+            imported.append(name)
+    return imported
+
+
+import_all()

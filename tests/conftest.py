@@ -172,9 +172,23 @@ def start_server(service: Service, tmp_path: Path, workers: int = 2) -> LiveServ
     env.update(service.env)
     log = tmp_path / f"server-{port}.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "reservations.cli", "serve", "--port", str(port),
-         "--workers", str(workers), "--no-access-log", "--log-level", "warning"],
-        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "reservations.cli",
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
     )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -203,3 +217,44 @@ def stop_server(server: LiveServer) -> str:
         server.process.kill()
         server.process.wait()
     return server.log.read_text(errors="replace")
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium driven by Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def live(sqlite_service: Service, tmp_path: Path) -> Iterator[LiveServer]:
+    """The service as a real process (one worker, SQLite) for browser tests."""
+    server = start_server(sqlite_service, tmp_path, workers=1)
+    try:
+        yield server
+    finally:
+        log = stop_server(server)
+        assert "Traceback" not in log, log[-3000:]
+
+
+PHONE_VIEWPORT = {"width": 390, "height": 844}

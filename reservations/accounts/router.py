@@ -16,7 +16,7 @@ bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 class TokenOut(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     role: str
     expires_at: str
 
@@ -32,7 +32,9 @@ def login(
     return TokenOut(access_token=token, role=user.role, expires_at=record.expires_at.isoformat())
 
 
-def current_principal(session: DbSession, token: Annotated[str | None, Depends(bearer)]) -> Principal:
+def current_principal(
+    session: DbSession, token: Annotated[str | None, Depends(bearer)]
+) -> Principal:
     principal, _ = service.resolve(session, token)
     return principal
 

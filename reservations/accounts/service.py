@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -80,10 +81,8 @@ def authenticate(session: Session, username: str, password: str) -> User:
     now = clock.now()
     user = session.exec(select(User).where(User.username == username).with_for_update()).first()
     if user is None:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         raise BadCredentials()
     if user.locked_until is not None and user.locked_until > now:
         raise AccountLocked({"locked_until": user.locked_until.isoformat()})
@@ -125,7 +124,9 @@ def issue_token(session: Session, user: User, kind: str = "bearer") -> tuple[str
     return token, record
 
 
-def resolve(session: Session, token: str | None, kind: str = "bearer") -> tuple[Principal, AccessToken]:
+def resolve(
+    session: Session, token: str | None, kind: str = "bearer"
+) -> tuple[Principal, AccessToken]:
     if not token:
         raise Unauthorized()
     record = session.get(AccessToken, _token_hash(token))

@@ -31,7 +31,10 @@ def read_audit(
     session: DbSession, _: AdminUser, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> AuditOut:
     return AuditOut(
-        entries=[AuditEntryOut.model_validate(e, from_attributes=True) for e in audit.recent(session, limit)]
+        entries=[
+            AuditEntryOut.model_validate(e, from_attributes=True)
+            for e in audit.recent(session, limit)
+        ]
     )
 
 

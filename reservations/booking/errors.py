@@ -19,7 +19,10 @@ class ConsentRequired(DomainError):
     code = "consent_required"
     status = 422
     message_zh = "请阅读并同意个人信息处理规则（含敏感个人信息的单独同意）。"
-    message_en = "Please read and accept the personal information notice, including the separate consent for sensitive data."
+    message_en = (
+        "Please read and accept the personal information notice, "
+        "including the separate consent for sensitive data."
+    )
 
 
 class TooManyVisitors(DomainError):

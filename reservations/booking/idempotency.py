@@ -81,7 +81,7 @@ def store(session: Session, scope: str, key: str, status_code: int, body: dict[s
 
 def purge_expired(session: Session) -> int:
     cutoff = clock.now() - KEEP_FOR
-    result: CursorResult[Any] = session.connection().execute(  # type: ignore[assignment]
+    result: CursorResult[Any] = session.connection().execute(
         delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < cutoff)
     )
     return result.rowcount

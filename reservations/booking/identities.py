@@ -64,7 +64,9 @@ def identity_hash(document: documents.Document) -> str:
     return get_vault().blind_index(document.identity_key, IDENTITY)
 
 
-def document(id_type: str, number: str, today: date, field: str = "id_number") -> documents.Document:
+def document(
+    id_type: str, number: str, today: date, field: str = "id_number"
+) -> documents.Document:
     try:
         return documents.parse_document(id_type, number, today)
     except documents.InvalidDocument as exc:

@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 IdTypeName = Literal["resident_id", "passport", "hk_macau_permit", "taiwan_permit"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-DocumentNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+DocumentNumber = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
+]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 Email = Annotated[
     str,

@@ -170,7 +170,9 @@ def create(session: Session, request: BookingRequest, language: str = "zh") -> C
     return Created(booking, render_one(session, booking, rules, manage_token))
 
 
-def find_by_token(session: Session, reference: str, token: str | None, *, lock: bool = False) -> Booking:
+def find_by_token(
+    session: Session, reference: str, token: str | None, *, lock: bool = False
+) -> Booking:
     """The booking if the token is its manage token; otherwise not_found, with no hint."""
     statement = select(Booking).where(Booking.reference == reference.strip().upper())
     if lock:
@@ -297,7 +299,9 @@ def _day_availability(
                 team_capacity=team.slot_capacities[slot.id],
                 team_remaining=min(
                     team_left,
-                    _remaining(team.slot_capacities[slot.id], booked.get((day, "team", slot.id), 0)),
+                    _remaining(
+                        team.slot_capacities[slot.id], booked.get((day, "team", slot.id), 0)
+                    ),
                 ),
             )
         )

@@ -74,7 +74,7 @@ def render(
                 slot=SlotOut(id=booking.slot_id, start=booking.slot_start, end=booking.slot_end),
                 party_size=booking.party_size,
                 phone_masked=booking.phone_masked,
-                visitors=[_person(v) for v in people if v.role == "visitor"],  # type: ignore[misc]
+                visitors=[_person(v) for v in people if v.role == "visitor"],
                 tickets=[
                     _ticket(t, by_id.get(t.visitor_id) if t.visitor_id else leader)
                     for t in ticket_map[booking.id]

@@ -10,13 +10,15 @@ if connection is None:  # pragma: no cover - only when alembic is run by hand
     from reservations.db import get_engine
 
     with get_engine().connect() as own_connection:
-        context.configure(connection=own_connection, target_metadata=SQLModel.metadata,
-                          render_as_batch=True)
+        context.configure(
+            connection=own_connection, target_metadata=SQLModel.metadata, render_as_batch=True
+        )
         with context.begin_transaction():
             context.run_migrations()
         own_connection.commit()
 else:
-    context.configure(connection=connection, target_metadata=SQLModel.metadata,
-                      render_as_batch=True)
+    context.configure(
+        connection=connection, target_metadata=SQLModel.metadata, render_as_batch=True
+    )
     with context.begin_transaction():
         context.run_migrations()

@@ -3,6 +3,7 @@ of ``GET /api/v1/admin/rules`` and of what ``PATCH`` may change."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date, time
 from typing import Annotated, Literal, Self
@@ -48,7 +49,7 @@ class Hours(_Strict):
     opens: HHMM = "09:00"
     closes: HHMM = "17:00"
     last_entry: HHMM = "16:00"
-    closed_weekdays: list[Weekday] = Field(default_factory=lambda: ["monday"])
+    closed_weekdays: list[Weekday] = Field(default_factory=lambda: list[Weekday](["monday"]))
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -88,7 +89,9 @@ class TeamRules(_Channel):
     max_size: Positive = 50
     requires_approval: bool = True
     received_weekdays: list[Weekday] = Field(
-        default_factory=lambda: ["tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+        default_factory=lambda: list[Weekday](
+            ["tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+        )
     )
 
     @model_validator(mode="after")
@@ -162,7 +165,7 @@ class Rules(_Strict):
         if len(set(ids)) != len(ids):
             raise ValueError("slot ids must be unique")
         ordered = sorted(self.slots, key=lambda slot: minutes_of(slot.start))
-        for earlier, later in zip(ordered, ordered[1:], strict=False):
+        for earlier, later in itertools.pairwise(ordered):
             if minutes_of(later.start) < minutes_of(earlier.end):
                 raise ValueError(f"slots {earlier.id} and {later.id} overlap")
         opens, closes = minutes_of(self.hours.opens), minutes_of(self.hours.closes)

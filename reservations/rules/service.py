@@ -130,7 +130,9 @@ def get_override(session: Session, day: date) -> DayOverride | None:
 
 
 def overrides_between(session: Session, start: date, end: date) -> dict[date, DayOverride]:
-    statement = select(DayOverride).where(col(DayOverride.day) >= start, col(DayOverride.day) <= end)
+    statement = select(DayOverride).where(
+        col(DayOverride.day) >= start, col(DayOverride.day) <= end
+    )
     return {override.day: override for override in session.exec(statement)}
 
 

@@ -51,7 +51,9 @@ def for_bookings(session: Session, booking_ids: Iterable[int]) -> dict[int, list
     grouped: dict[int, list[Ticket]] = {booking_id: [] for booking_id in ids}
     if not ids:
         return grouped
-    statement = select(Ticket).where(col(Ticket.booking_id).in_(ids)).order_by(col(Ticket.created_at))
+    statement = (
+        select(Ticket).where(col(Ticket.booking_id).in_(ids)).order_by(col(Ticket.created_at))
+    )
     for ticket in session.exec(statement):
         grouped[ticket.booking_id].append(ticket)
     return grouped

@@ -49,7 +49,10 @@ def test_booking_two_visitors_returns_masked_tickets(any_client: TestClient) -> 
 
 def test_places_are_counted_per_day_and_slot(any_client: TestClient) -> None:
     visitors = [people.visitor(born=date(1990, 1, 1 + i)) for i in range(3)]
-    assert book(any_client, people.booking(TOMORROW, slot_id="1100", visitors=visitors)).status_code == 201
+    assert (
+        book(any_client, people.booking(TOMORROW, slot_id="1100", visitors=visitors)).status_code
+        == 201
+    )
     day = any_client.get(f"/api/v1/availability?start={TOMORROW}&end={TOMORROW}").json()["days"][0]
     assert day["individual"] == {"capacity": 1000, "booked": 3, "remaining": 997}
     slot = next(s for s in day["slots"] if s["id"] == "1100")
@@ -203,7 +206,10 @@ def test_children_only_with_an_adult(client: TestClient) -> None:
         people.booking(TOMORROW, visitors=[people.visitor(), child], guardian_consent=False),
     )
     assert error_code(no_guardian_consent) == "consent_required"
-    assert book(client, people.booking(TOMORROW, visitors=[people.visitor(), child])).status_code == 201
+    assert (
+        book(client, people.booking(TOMORROW, visitors=[people.visitor(), child])).status_code
+        == 201
+    )
     assert book(client, people.booking(TOMORROW, visitors=[teen])).status_code == 201
 
 
@@ -247,10 +253,25 @@ def test_individual_channel_opening_date(client: TestClient) -> None:
 
 def test_sold_out_slot_and_day(client: TestClient) -> None:
     headers = admin_headers(client)
-    patch = {"slots": [
-        {"id": "0900", "start": "09:00", "end": "11:00", "individual_capacity": 2, "team_capacity": 0},
-        {"id": "1100", "start": "11:00", "end": "13:00", "individual_capacity": 5, "team_capacity": 0},
-    ], "individual": {"daily_quota": 4}}
+    patch = {
+        "slots": [
+            {
+                "id": "0900",
+                "start": "09:00",
+                "end": "11:00",
+                "individual_capacity": 2,
+                "team_capacity": 0,
+            },
+            {
+                "id": "1100",
+                "start": "11:00",
+                "end": "13:00",
+                "individual_capacity": 5,
+                "team_capacity": 0,
+            },
+        ],
+        "individual": {"daily_quota": 4},
+    }
     assert client.patch("/api/v1/admin/rules", json=patch, headers=headers).status_code == 200
     two = [people.visitor(born=date(1991, 1, 1 + i)) for i in range(2)]
     assert book(client, people.booking(TOMORROW, visitors=two)).status_code == 201
@@ -259,24 +280,28 @@ def test_sold_out_slot_and_day(client: TestClient) -> None:
     assert full_slot.json()["error"]["details"] == {"scope": "slot"}
     three = [people.visitor(born=date(1992, 1, 1 + i)) for i in range(3)]
     full_day = book(client, people.booking(TOMORROW, slot_id="1100", visitors=three))
-    assert error_code(full_day) == "sold_out" and full_day.json()["error"]["details"] == {"scope": "day"}
+    assert error_code(full_day) == "sold_out" and full_day.json()["error"]["details"] == {
+        "scope": "day"
+    }
     day = client.get(f"/api/v1/availability?start={TOMORROW}&end={TOMORROW}").json()["days"][0]
     assert day["individual"]["remaining"] == 2
     assert [s["individual_remaining"] for s in day["slots"]] == [0, 2]
 
 
 def test_banned_visitor(any_client: TestClient) -> None:
-    from reservations import db
+    from reservations import clock, db
     from reservations.booking.identities import person_document
     from reservations.booking.models import VisitorBan
-    from reservations import clock
 
     person = people.visitor()
     with db.transaction() as session:
-        session.add(VisitorBan(
-            identity_hash=person_document("resident_id", person["id_number"], clock.today()),
-            until=date(2026, 4, 1), created_at=clock.now(),
-        ))
+        session.add(
+            VisitorBan(
+                identity_hash=person_document("resident_id", person["id_number"], clock.today()),
+                until=date(2026, 4, 1),
+                created_at=clock.now(),
+            )
+        )
     response = book(any_client, people.booking(TOMORROW, visitors=[person, people.visitor()]))
     assert response.status_code == 403 and error_code(response) == "visitor_banned"
     set_clock(any_client, "2026-04-02T10:00:00+08:00")
@@ -291,8 +316,11 @@ def test_idempotency_key_books_once(any_client: TestClient) -> None:
     assert first.json() == second.json()
     day = any_client.get(f"/api/v1/availability?start={TOMORROW}&end={TOMORROW}").json()["days"][0]
     assert day["individual"]["booked"] == 1
-    different = book(any_client, people.booking(TOMORROW, visitors=[people.visitor()]),
-                     **{"Idempotency-Key": "retry-1"})
+    different = book(
+        any_client,
+        people.booking(TOMORROW, visitors=[people.visitor()]),
+        **{"Idempotency-Key": "retry-1"},
+    )
     assert different.status_code == 409 and error_code(different) == "idempotency_key_reused"
 
 
@@ -306,17 +334,27 @@ def test_failed_request_does_not_burn_its_idempotency_key(client: TestClient) ->
 def test_lookup_by_phone_and_document(any_client: TestClient) -> None:
     person = people.visitor()
     created = book(any_client, people.booking(TOMORROW, visitors=[person])).json()
-    found = any_client.post("/api/v1/bookings/lookup", json={
-        "phone": "+86 138 0013 8000", "id_type": "resident_id", "id_number": person["id_number"]})
+    found = any_client.post(
+        "/api/v1/bookings/lookup",
+        json={
+            "phone": "+86 138 0013 8000",
+            "id_type": "resident_id",
+            "id_number": person["id_number"],
+        },
+    )
     assert found.status_code == 200
     bookings = found.json()["bookings"]
     assert [b["reference"] for b in bookings] == [created["reference"]]
     assert bookings[0]["manage_token"] is None
-    other_phone = any_client.post("/api/v1/bookings/lookup", json={
-        "phone": "13900139000", "id_type": "resident_id", "id_number": person["id_number"]})
+    other_phone = any_client.post(
+        "/api/v1/bookings/lookup",
+        json={"phone": "13900139000", "id_type": "resident_id", "id_number": person["id_number"]},
+    )
     assert other_phone.json() == {"bookings": []}
-    bad = any_client.post("/api/v1/bookings/lookup", json={
-        "phone": "139", "id_type": "resident_id", "id_number": person["id_number"]})
+    bad = any_client.post(
+        "/api/v1/bookings/lookup",
+        json={"phone": "139", "id_type": "resident_id", "id_number": person["id_number"]},
+    )
     assert error_code(bad) == "invalid_phone"
 
 
@@ -342,8 +380,11 @@ def test_availability_window_and_reasons(client: TestClient) -> None:
 
 
 def test_malformed_json_and_wrong_types(client: TestClient) -> None:
-    broken = client.post("/api/v1/bookings", content=b'{"date": "2026-03-10",',
-                         headers={"content-type": "application/json"})
+    broken = client.post(
+        "/api/v1/bookings",
+        content=b'{"date": "2026-03-10",',
+        headers={"content-type": "application/json"},
+    )
     assert broken.status_code == 422 and error_code(broken) == "validation_error"
     not_object = client.post("/api/v1/bookings", json=[1, 2])
     assert error_code(not_object) == "validation_error"
@@ -355,7 +396,9 @@ def test_malformed_json_and_wrong_types(client: TestClient) -> None:
 
 def test_messages_follow_accept_language(client: TestClient) -> None:
     body = people.booking(TOMORROW, consent=False)
-    english = client.post("/api/v1/bookings", json=body, headers={"Accept-Language": "en-US,en;q=0.9"})
+    english = client.post(
+        "/api/v1/bookings", json=body, headers={"Accept-Language": "en-US,en;q=0.9"}
+    )
     chinese = client.post("/api/v1/bookings", json=body)
     assert "consent" in english.json()["error"]["message"]
     assert "同意" in chinese.json()["error"]["message"]

@@ -1,0 +1,91 @@
+"""Pages every visitor and staff member shares: language switch, staff login and logout."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from reservations.accounts import service as accounts
+from reservations.errors import DomainError
+from reservations.http import DbSession, language_of
+from reservations.settings import get_settings
+from reservations.web import csrf
+from reservations.web import session as staff_session
+from reservations.web.i18n import LANGUAGES
+from reservations.web.session import StaffPage
+from reservations.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site paths: never redirect to another host."""
+    if not target:
+        return default
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+@router.get("/lang/{language}")
+def switch_language(request: Request, language: str, next: str | None = None) -> Response:
+    response = RedirectResponse(safe_next(next or request.headers.get("referer")), status_code=303)
+    if language in LANGUAGES:
+        response.set_cookie("lang", language, max_age=365 * 86400, samesite="lax", path="/")
+    return response
+
+
+@router.get("/staff/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    return render(request, "staff/login.html", {"next": safe_next(next, "/staff")})
+
+
+@router.post("/staff/login")
+def login(
+    request: Request,
+    session: DbSession,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/staff",
+) -> Response:
+    csrf.check(request, csrf_token)
+    try:
+        user = accounts.authenticate(session, username, password)
+    except DomainError as exc:
+        # Answering with the form (not raising) commits the failed attempt's count.
+        return render(
+            request,
+            "staff/login.html",
+            {"next": safe_next(next, "/staff"), "error": exc.message(language_of(request)),
+             "username": username},
+            status_code=exc.status,
+        )
+    token, _record = accounts.issue_token(session, user, kind="session")
+    response = RedirectResponse(safe_next(next, "/staff"), status_code=303)
+    staff_session.start(request, response, token, get_settings().token_ttl_minutes * 60)
+    return response
+
+
+@router.post("/staff/logout")
+def logout(
+    request: Request,
+    session: DbSession,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    csrf.check(request, csrf_token)
+    token = request.cookies.get(staff_session.COOKIE)
+    if token:
+        accounts.revoke(session, token)
+    response = RedirectResponse("/staff/login", status_code=303)
+    staff_session.end(response)
+    return response
+
+
+@router.get("/staff")
+def staff_home(request: Request, principal: StaffPage) -> Response:
+    return render(request, "staff/home.html", {"principal": principal})

@@ -1,0 +1,61 @@
+"""Jinja2 pages: autoescaped, translated, and given what every layout needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from reservations import clock, resources
+from reservations.web import i18n
+from reservations.web.csrf import csrf_token_for
+
+_environment: Environment | None = None
+
+
+def environment() -> Environment:
+    global _environment
+    if _environment is None:
+        env = Environment(
+            loader=FileSystemLoader(str(resources.templates_dir())),
+            autoescape=select_autoescape(["html", "xml", "svg"]),
+            extensions=["jinja2.ext.i18n"],
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+        _environment = env
+    return _environment
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    from reservations.http import language_of
+
+    language = language_of(request)
+    token = i18n.current_language.set(language)
+    try:
+        csrf = csrf_token_for(request)
+        values = {
+            "request": request,
+            "lang": language,
+            "csrf_token": csrf.value,
+            "now": clock.now(),
+            **(context or {}),
+        }
+        html = environment().get_template(template).render(values)
+    finally:
+        i18n.current_language.reset(token)
+    response = HTMLResponse(html, status_code=status_code, headers=headers)
+    csrf.attach(response)
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers.setdefault("Content-Language", "en" if language == "en" else "zh-CN")
+    return response
