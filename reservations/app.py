@@ -11,14 +11,22 @@ from starlette.concurrency import run_in_threadpool
 
 from reservations import __version__, resources
 from reservations.accounts.router import router as accounts_router
+from reservations.admin import pages as admin_pages
 from reservations.admin.router import router as admin_router
 from reservations.booking.router import router as booking_router
 from reservations.bootstrap import prepare_worker
+from reservations.gate import pages as gate_pages
+from reservations.gate.router import router as gate_router
 from reservations.http import install_error_handlers
+from reservations.jobs import runtime as jobs_runtime
+from reservations.jobs.router import router as jobs_router
 from reservations.rehearsal.router import router as rehearsal_router
 from reservations.rules.router import router as rules_router
 from reservations.settings import get_settings
+from reservations.teams import pages as teams_pages
+from reservations.teams.router import router as teams_router
 from reservations.tickets.router import router as tickets_router
+from reservations.visitor import pages as visitor_pages
 from reservations.web import pages as web_pages
 from reservations.web.errors import page_error
 from reservations.web.headers import SecurityHeaders
@@ -29,7 +37,11 @@ API_PREFIX = "/api/v1"
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     await run_in_threadpool(prepare_worker)
-    yield
+    jobs_runtime.start()
+    try:
+        yield
+    finally:
+        jobs_runtime.stop()
 
 
 health_router = APIRouter(tags=["health"])
@@ -62,12 +74,21 @@ def create_app() -> FastAPI:
         accounts_router,
         rules_router,
         admin_router,
+        gate_router,
+        teams_router,
+        jobs_router,
     ):
         api.include_router(router)
     if settings.fake_now is not None:
         api.include_router(rehearsal_router)
     app.include_router(api)
     app.include_router(health_router)
-    for pages in (web_pages.router,):
+    for pages in (
+        web_pages.router,
+        visitor_pages.router,
+        gate_pages.router,
+        teams_pages.router,
+        admin_pages.router,
+    ):
         app.include_router(pages)
     return app

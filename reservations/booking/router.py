@@ -1,7 +1,7 @@
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from reservations.booking import idempotency, service
@@ -13,6 +13,7 @@ from reservations.booking.schemas import (
     LookupRequest,
 )
 from reservations.http import DbSession, Language
+from reservations.protection.guard import guard_booking, guard_lookup
 
 router = APIRouter(tags=["booking"])
 
@@ -26,7 +27,12 @@ def availability(
     return service.availability(session, start, end)
 
 
-@router.post("/bookings", status_code=201, response_model=BookingOut)
+@router.post(
+    "/bookings",
+    status_code=201,
+    response_model=BookingOut,
+    dependencies=[Depends(guard_booking)],
+)
 def create_booking(
     request: Request,
     body: BookingRequest,
@@ -68,6 +74,6 @@ def cancel_booking(reference: str, session: DbSession, token: BookingToken = Non
     return service.cancel(session, reference, token)
 
 
-@router.post("/bookings/lookup", response_model=LookupOut)
+@router.post("/bookings/lookup", response_model=LookupOut, dependencies=[Depends(guard_lookup)])
 def lookup(body: LookupRequest, session: DbSession) -> LookupOut:
     return LookupOut(bookings=service.lookup(session, body))

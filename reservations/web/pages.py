@@ -61,8 +61,11 @@ def login(
         return render(
             request,
             "staff/login.html",
-            {"next": safe_next(next, "/staff"), "error": exc.message(language_of(request)),
-             "username": username},
+            {
+                "next": safe_next(next, "/staff"),
+                "error": exc.message(language_of(request)),
+                "username": username,
+            },
             status_code=exc.status,
         )
     token, _record = accounts.issue_token(session, user, kind="session")

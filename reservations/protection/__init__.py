@@ -1,0 +1,1 @@
+"""Protection against floods and bots on the public booking endpoints."""
