@@ -18,6 +18,7 @@ from reservations.bootstrap import prepare_worker
 from reservations.gate import pages as gate_pages
 from reservations.gate.router import router as gate_router
 from reservations.http import install_error_handlers
+from reservations.jobs import pages as jobs_pages
 from reservations.jobs import runtime as jobs_runtime
 from reservations.jobs.router import router as jobs_router
 from reservations.rehearsal.router import router as rehearsal_router
@@ -89,6 +90,7 @@ def create_app() -> FastAPI:
         gate_pages.router,
         teams_pages.router,
         admin_pages.router,
+        jobs_pages.router,
     ):
         app.include_router(pages)
     return app
