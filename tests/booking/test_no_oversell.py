@@ -76,3 +76,30 @@ def test_one_person_racing_themselves_books_once(service: Service, tmp_path: Pat
     finally:
         log = stop_server(server)
     assert "Traceback" not in log
+
+
+@pytest.mark.slow
+def test_parallel_retries_with_one_idempotency_key_book_once(
+    sqlite_service: Service, tmp_path: Path
+) -> None:
+    server = start_server(sqlite_service, tmp_path, workers=2)
+    try:
+        body = people.booking(TOMORROW, visitors=[people.visitor(), people.visitor()])
+        barrier = threading.Barrier(12)
+        with httpx.Client(base_url=server.base_url, timeout=60) as client:
+
+            def send(_: int) -> httpx.Response:
+                barrier.wait()
+                return client.post(
+                    "/api/v1/bookings", json=body, headers={"Idempotency-Key": "tap-tap-tap"}
+                )
+
+            with ThreadPoolExecutor(max_workers=12) as pool:
+                responses = list(pool.map(send, range(12)))
+            assert {r.status_code for r in responses} == {201}
+            assert len({r.json()["reference"] for r in responses}) == 1
+            day = client.get(f"/api/v1/availability?start={TOMORROW}&end={TOMORROW}").json()
+        assert day["days"][0]["individual"]["booked"] == 2
+    finally:
+        log = stop_server(server)
+    assert "Traceback" not in log

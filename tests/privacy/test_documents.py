@@ -1,0 +1,121 @@
+"""Identity documents and mobile numbers (GB 11643, permit formats, mainland mobiles)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from reservations.privacy.documents import (
+    IdType,
+    InvalidDocument,
+    InvalidPhone,
+    normalize_phone,
+    parse_document,
+    resident_id_check_character,
+)
+
+TODAY = date(2026, 3, 9)
+
+
+def test_check_character_of_the_published_example() -> None:
+    assert resident_id_check_character("11010519491231002") == "X"
+
+
+@pytest.mark.parametrize("first17", ["41010519900517123", "44030419851231001", "11010120000229004"])
+def test_check_character_matches_iso_7064_mod_11_2(first17: str) -> None:
+    weights = [2 ** (17 - i) % 11 for i in range(17)]
+    remainder = (12 - sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11) % 11
+    expected = "X" if remainder == 10 else str(remainder)
+    assert resident_id_check_character(first17) == expected
+
+
+def test_resident_id_accepts_lower_case_x_and_stores_upper_case() -> None:
+    document = parse_document("resident_id", "11010519491231002x", TODAY)
+    assert document.number == "11010519491231002X"
+    assert document.birth_date == date(1949, 12, 31)
+    assert document.identity_key == "resident_id:11010519491231002X"
+
+
+@pytest.mark.parametrize(
+    ("number", "why"),
+    [
+        ("11010519491231002Y", "not a digit or X"),
+        ("110105194912310021", "wrong check character"),
+        ("110105194902300012", "30 February"),
+        ("110105203001010018", "born in the future"),
+        ("990105199001010012", "unknown address code"),
+        ("1101051949123100", "too short"),
+    ],
+)
+def test_resident_id_refusals(number: str, why: str) -> None:
+    with pytest.raises(InvalidDocument) as refusal:
+        parse_document("resident_id", number, TODAY)
+    assert number not in str(refusal.value), why
+
+
+def test_residence_permits_use_the_resident_id_format() -> None:
+    first17 = "81000019900101001"
+    number = first17 + resident_id_check_character(first17)
+    assert parse_document("resident_id", number, TODAY).birth_date == date(1990, 1, 1)
+
+
+def test_age_counts_birthdays() -> None:
+    document = parse_document("resident_id", "11010519491231002X", TODAY)
+    assert document.age_on(date(2026, 12, 30)) == 76
+    assert document.age_on(date(2026, 12, 31)) == 77
+
+
+@pytest.mark.parametrize(
+    ("id_type", "number", "identity"),
+    [
+        ("passport", "E12345678", "passport:E12345678"),
+        ("passport", "EA1234567", "passport:EA1234567"),
+        ("passport", "x1234567", "passport:X1234567"),
+        ("hk_macau_permit", "H12345678", "hk_macau_permit:H12345678"),
+        ("hk_macau_permit", "M1234567801", "hk_macau_permit:M12345678"),
+        ("taiwan_permit", "12345678", "taiwan_permit:12345678"),
+        ("taiwan_permit", "1234567801", "taiwan_permit:12345678"),
+    ],
+)
+def test_other_documents_and_who_they_identify(id_type: str, number: str, identity: str) -> None:
+    document = parse_document(id_type, number, TODAY)
+    assert document.id_type == IdType(id_type)
+    assert document.identity_key == identity
+    assert document.birth_date is None
+
+
+@pytest.mark.parametrize(
+    ("id_type", "number"),
+    [
+        ("passport", "EI1234567"),  # Chinese passports skip I and O... but foreign ones may not
+        ("passport", "AB1"),
+        ("passport", "E1234-567#"),
+        ("hk_macau_permit", "H1234567"),
+        ("hk_macau_permit", "K12345678"),
+        ("taiwan_permit", "123456789"),
+        ("military_id", "12345678"),
+    ],
+)
+def test_other_document_refusals(id_type: str, number: str) -> None:
+    if number == "EI1234567":
+        # Not a Chinese passport, but it is a valid foreign passport pattern.
+        assert parse_document(id_type, number, TODAY).number == number
+        return
+    with pytest.raises(InvalidDocument):
+        parse_document(id_type, number, TODAY)
+
+
+@pytest.mark.parametrize(
+    "raw", ["13800138000", "+86 138 0013 8000", "0086-138-0013-8000", "19912345678"]
+)
+def test_mainland_mobiles_are_normalised(raw: str) -> None:
+    assert len(normalize_phone(raw)) == 11
+
+
+@pytest.mark.parametrize(
+    "raw", ["12800138000", "1380013800", "138001380001", "+1 415 555 0100", ""]
+)
+def test_other_phone_numbers_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidPhone):
+        normalize_phone(raw)
