@@ -10,32 +10,27 @@ same order and never deadlock.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from sqlalchemy import case, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Date, bindparam, case, text, update
 from sqlmodel import Session, col, select
 
 from reservations.booking.errors import SoldOut
 from reservations.booking.models import WHOLE_DAY, CapacityCounter
 
-
-def _take_one(
-    session: Session, day: date, channel: str, slot_id: str, places: int, capacity: int
-) -> bool:
-    if places > capacity:
-        return False
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = CapacityCounter.__table__  # type: ignore[attr-defined]
-    statement: Any = insert(table).values(day=day, channel=channel, slot_id=slot_id, booked=places)
-    statement = statement.on_conflict_do_update(
-        index_elements=["day", "channel", "slot_id"],
-        set_={"booked": table.c.booked + places},
-        where=(table.c.booked + places) <= capacity,
-    ).returning(table.c.booked)
-    # RETURNING rather than rowcount: drivers disagree on rowcount for upserts.
-    return session.connection().execute(statement).first() is not None
+# One statement takes the places of the day and of the slot: a two-row upsert whose update
+# only applies while the new total stays within that row's capacity. The day row comes
+# first in VALUES, so concurrent bookings lock rows in the same order and never deadlock.
+_TAKE = text(
+    """
+    INSERT INTO capacity_counter (day, channel, slot_id, booked)
+    VALUES (:day, :channel, '*', :places), (:day, :channel, :slot_id, :places)
+    ON CONFLICT (day, channel, slot_id) DO UPDATE
+        SET booked = capacity_counter.booked + excluded.booked
+        WHERE capacity_counter.booked + excluded.booked
+              <= CASE WHEN capacity_counter.slot_id = '*' THEN :daily ELSE :per_slot END
+    RETURNING slot_id
+    """
+).bindparams(bindparam("day", type_=Date))
 
 
 def take(
@@ -49,9 +44,27 @@ def take(
     slot_capacity: int,
 ) -> None:
     """Take ``places`` or raise SoldOut; on SoldOut the caller's transaction rolls back."""
-    if not _take_one(session, day, channel, WHOLE_DAY, places, daily_capacity):
+    if places > daily_capacity:
         raise SoldOut({"scope": "day"})
-    if not _take_one(session, day, channel, slot_id, places, slot_capacity):
+    if places > slot_capacity:
+        raise SoldOut({"scope": "slot"})
+    taken = {
+        row[0]
+        for row in session.connection().execute(
+            _TAKE,
+            {
+                "day": day,
+                "channel": channel,
+                "slot_id": slot_id,
+                "places": places,
+                "daily": daily_capacity,
+                "per_slot": slot_capacity,
+            },
+        )
+    }
+    if WHOLE_DAY not in taken:
+        raise SoldOut({"scope": "day"})
+    if slot_id not in taken:
         raise SoldOut({"scope": "slot"})
 
 

@@ -44,20 +44,26 @@ class Person:
     def as_visitor(
         self, booking_id: int, position: int, *, claim_date: date | None, role: str = "visitor"
     ) -> Visitor:
-        vault = get_vault()
         return Visitor(
             booking_id=booking_id,
             position=position,
             role=role,
-            id_type=self.document.id_type.value,
-            name_enc=vault.encrypt(self.name, NAME),
-            name_masked=masking.mask_name(self.name),
-            id_number_enc=vault.encrypt(self.document.number, DOCUMENT),
-            id_masked=masking.mask_document(self.document.number),
-            identity_hash=self.identity_hash,
             claim_date=claim_date,
             is_minor=self.is_minor_on(claim_date) if claim_date else False,
+            **self.sealed_columns(),
         )
+
+    def sealed_columns(self) -> dict[str, Any]:
+        """The person as stored: encrypted, keyed hash, masked forms for display."""
+        vault = get_vault()
+        return {
+            "id_type": self.document.id_type.value,
+            "name_enc": vault.encrypt(self.name, NAME),
+            "name_masked": masking.mask_name(self.name),
+            "id_number_enc": vault.encrypt(self.document.number, DOCUMENT),
+            "id_masked": masking.mask_document(self.document.number),
+            "identity_hash": self.identity_hash,
+        }
 
 
 def identity_hash(document: documents.Document) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Date, Table, bindparam, insert, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 
 from reservations import clock
 from reservations.booking import capacity, identities
@@ -41,21 +42,28 @@ from reservations.booking.schemas import (
     SlotAvailability,
     TeamAvailability,
 )
-from reservations.booking.views import cancellable_until, render, render_one
+from reservations.booking.views import cancellable_until, render, render_one, render_parts
 from reservations.errors import NotFound, field_error
 from reservations.privacy.vault import get_vault
 from reservations.rules import service as rules_service
-from reservations.rules.schema import Rules, Slot
+from reservations.rules.schema import Rules, Slot, minutes_of
 from reservations.tickets import service as tickets
+from reservations.tickets.models import UNUSED, VALID, Ticket
+from reservations.tickets.signing import get_keyring
 
 MAX_AVAILABILITY_DAYS = 62
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
+_REFERENCE_TAKEN = text("SELECT 1 FROM booking WHERE reference = :reference")
+
+
 def new_reference(session: Session) -> str:
+    # Eight characters of 31 give about 10^12 references: collisions are rare, not impossible.
     while True:
         reference = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
-        if session.exec(select(Booking.id).where(Booking.reference == reference)).first() is None:
+        taken = session.connection().execute(_REFERENCE_TAKEN, {"reference": reference})
+        if taken.first() is None:
             return reference
 
 
@@ -102,18 +110,29 @@ class Created:
     view: BookingOut
 
 
-def create(session: Session, request: BookingRequest, language: str = "zh") -> Created:
-    now = clock.now()
-    rules = rules_service.current(session)
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """Everything a booking stores that needs no database: validated, sealed and signed
+    before the transaction starts, so none of that work happens while holding a lock."""
+
+    people: list[identities.Person]
+    visitor_columns: list[dict[str, Any]]
+    contact_columns: dict[str, Any]
+    manage_token: str
+    manage_token_hash: str
+    tickets: list[tuple[str, str]]  # (ticket id, signed payload), one per person
+
+    @property
+    def identity_hashes(self) -> list[str]:
+        return [person.identity_hash for person in self.people]
+
+
+def _prepare(request: BookingRequest, today: date) -> _Prepared:
     if not request.consent or request.sensitive_consent is False:
         raise ConsentRequired()
-    if len(request.visitors) > rules.individual.max_visitors_per_booking:
-        raise TooManyVisitors({"max": rules.individual.max_visitors_per_booking})
-
     phone = identities.phone(request.phone)
-    people = [identities.person(visitor, now.date()) for visitor in request.visitors]
-    has_minor = any(person.is_minor_on(request.day) for person in people)
-    if has_minor:
+    people = [identities.person(visitor, today) for visitor in request.visitors]
+    if any(person.is_minor_on(request.day) for person in people):
         if not any(person.is_adult_on(request.day) for person in people):
             raise MinorWithoutGuardian()
         if request.guardian_consent is False:
@@ -121,26 +140,79 @@ def create(session: Session, request: BookingRequest, language: str = "zh") -> C
     hashes = [person.identity_hash for person in people]
     if len(set(hashes)) != len(hashes):
         raise DuplicateVisitor({"within_request": True})
+    keyring = get_keyring()
+    ticket_ids = [tickets.new_ticket_id() for _ in people]
+    manage_token = new_manage_token()
+    return _Prepared(
+        people=people,
+        visitor_columns=[person.sealed_columns() for person in people],
+        contact_columns={
+            **identities.phone_columns(phone),
+            **identities.email_columns(request.email),
+        },
+        manage_token=manage_token,
+        manage_token_hash=get_vault().token_hash(manage_token),
+        tickets=[
+            (ticket_id, keyring.sign(ticket_id, request.day, request.slot_id, 1))
+            for ticket_id in ticket_ids
+        ],
+    )
 
+
+_MAY_BOOK = text(
+    """
+    SELECT 'banned', until FROM visitor_ban
+     WHERE identity_hash IN :hashes AND until >= :today
+    UNION ALL
+    SELECT 'booked', NULL FROM visitor
+     WHERE identity_hash IN :hashes AND claim_date = :day
+    """
+).bindparams(
+    bindparam("hashes", expanding=True),
+    bindparam("today", type_=Date),
+    bindparam("day", type_=Date),
+)
+
+
+def check_may_book(session: Session, identity_hashes: list[str], today: date, day: date) -> None:
+    """Refuse banned people and people who already hold a booking that day, in one query.
+
+    The unique claim index is what guarantees one booking per person and day; this check
+    only answers the common case early and clearly.
+    """
+    found = session.connection().execute(
+        _MAY_BOOK, {"hashes": identity_hashes, "today": today, "day": day}
+    )
+    reasons = {row[0]: row[1] for row in found}
+    if "banned" in reasons:
+        until = reasons["banned"]
+        raise VisitorBanned({"until": str(until)[:10]})
+    if "booked" in reasons:
+        raise DuplicateVisitor()
+
+
+def create(session: Session, request: BookingRequest, language: str = "zh") -> Created:
+    now = clock.now()
+    prepared = _prepare(request, now.date())
+
+    rules = rules_service.current(session)
+    if len(prepared.people) > rules.individual.max_visitors_per_booking:
+        raise TooManyVisitors({"max": rules.individual.max_visitors_per_booking})
     slot = slot_or_error(rules, request.slot_id)
     override = rules_service.get_override(session, request.day)
     plan = rules_service.plan_day(rules, override, INDIVIDUAL, request.day, now)
     rules_service.require_bookable(plan)
-    check_not_banned(session, hashes, now.date())
-    check_no_other_booking(session, hashes, request.day)
-
+    check_may_book(session, prepared.identity_hashes, now.date(), request.day)
     capacity.take(
         session,
         day=request.day,
         channel=INDIVIDUAL,
         slot_id=slot.id,
-        places=len(people),
+        places=len(prepared.people),
         daily_capacity=plan.daily_capacity,
         slot_capacity=plan.slot_capacities[slot.id],
     )
 
-    vault = get_vault()
-    manage_token = new_manage_token()
     booking = Booking(
         reference=new_reference(session),
         channel=INDIVIDUAL,
@@ -149,25 +221,75 @@ def create(session: Session, request: BookingRequest, language: str = "zh") -> C
         slot_start=slot.start,
         slot_end=slot.end,
         status=CONFIRMED,
-        party_size=len(people),
-        manage_token_hash=vault.token_hash(manage_token),
+        party_size=len(prepared.people),
+        manage_token_hash=prepared.manage_token_hash,
         language=request.language or language,
         created_at=now,
         updated_at=now,
-        **identities.phone_columns(phone),
-        **identities.email_columns(request.email),
+        **prepared.contact_columns,
     )
-    session.add(booking)
-    session.flush()
-    assert booking.id is not None
+    connection = session.connection()
+    booking.id = connection.execute(
+        insert(_BOOKING).returning(_BOOKING.c.id), [_row(booking, _BOOKING)]
+    ).scalar_one()
     visitors = [
-        person.as_visitor(booking.id, position, claim_date=request.day)
-        for position, person in enumerate(people)
+        Visitor(
+            booking_id=booking.id,
+            position=position,
+            claim_date=request.day,
+            is_minor=person.is_minor_on(request.day),
+            **columns,
+        )
+        for position, (person, columns) in enumerate(
+            zip(prepared.people, prepared.visitor_columns, strict=True)
+        )
     ]
-    session.add_all(visitors)
-    flush_claims(session)
-    tickets.issue(session, booking, visitors)
-    return Created(booking, render_one(session, booking, rules, manage_token))
+    try:
+        # A savepoint: on PostgreSQL a failed insert would otherwise spoil the transaction.
+        with session.begin_nested():
+            ids = connection.execute(
+                insert(_VISITOR).returning(_VISITOR.c.id, sort_by_parameter_order=True),
+                [_row(visitor, _VISITOR) for visitor in visitors],
+            ).scalars()
+            for visitor, visitor_id in zip(visitors, ids, strict=True):
+                visitor.id = visitor_id
+    except IntegrityError:
+        # The unique claim index: the same person booked the day in a racing request.
+        raise DuplicateVisitor() from None
+    booking_tickets = [
+        Ticket(
+            id=ticket_id,
+            booking_id=booking.id,
+            visitor_id=visitor.id,
+            day=request.day,
+            slot_id=slot.id,
+            party_size=1,
+            kid=payload.split(".")[1],
+            qr_payload=payload,
+            status=VALID,
+            use_state=UNUSED,
+            admitted_count=0,
+            created_at=now,
+        )
+        for visitor, (ticket_id, payload) in zip(visitors, prepared.tickets, strict=True)
+    ]
+    connection.execute(insert(_TICKET), [_row(ticket, _TICKET) for ticket in booking_tickets])
+    view = render_parts(booking, visitors, booking_tickets, rules, prepared.manage_token)
+    return Created(booking, view)
+
+
+_BOOKING: Table = Booking.__table__  # type: ignore[attr-defined]
+_VISITOR: Table = Visitor.__table__  # type: ignore[attr-defined]
+_TICKET: Table = Ticket.__table__  # type: ignore[attr-defined]
+
+
+def _row(instance: SQLModel, table: Table) -> dict[str, Any]:
+    """Column values of an unsaved model for a Core insert (the database assigns ``id``)."""
+    return {
+        column.name: getattr(instance, column.name)
+        for column in table.columns
+        if not (column.name == "id" and getattr(instance, "id", None) is None)
+    }
 
 
 def find_by_token(
@@ -326,3 +448,44 @@ def _day_availability(
         slots=slots,
         note=note,
     )
+
+
+# --- for the visitor pages ------------------------------------------------------------------
+
+
+def cancel_proven(session: Session, reference: str) -> BookingOut:
+    """Cancel an individual booking whose owner the caller has already proved (the visitor
+    pages, right after a lookup by phone and document); otherwise like ``cancel``."""
+    statement = (
+        select(Booking)
+        .where(Booking.reference == reference.strip().upper(), Booking.channel == INDIVIDUAL)
+        .with_for_update()
+    )
+    booking = session.exec(statement).first()
+    if booking is None:
+        raise NotFound()
+    rules = rules_service.current(session)
+    cancel_booking(session, booking, rules)
+    return render_one(session, booking, rules)
+
+
+def released_at(rules: Rules, day: date, channel: str = INDIVIDUAL) -> datetime:
+    """When ``day`` opens for booking in ``channel`` (``not_released`` until then)."""
+    settings = rules.channel(channel)
+    return clock.localize(day - timedelta(days=settings.max_days_ahead), settings.release_time)
+
+
+def entry_window(rules: Rules, slot_start: str, slot_end: str) -> tuple[str, str]:
+    """From when until when the gate admits a ticket of this slot, as ``HH:MM``: from
+    ``gate.entry_opens_minutes_before`` the start to ``entry_closes_minutes_after_end``
+    after the end, never after the last entry."""
+    opens = minutes_of(slot_start) - rules.gate.entry_opens_minutes_before
+    closes = min(
+        minutes_of(slot_end) + rules.gate.entry_closes_minutes_after_end,
+        minutes_of(rules.hours.last_entry),
+    )
+    return _hhmm(max(opens, 0)), _hhmm(max(closes, opens, 0))
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"

@@ -60,34 +60,44 @@ def render(
     rendered = []
     for booking in bookings:
         assert booking.id is not None
-        people = visitors[booking.id]
-        by_id = {visitor.id: visitor for visitor in people}
-        leader = next((visitor for visitor in people if visitor.role == "leader"), None)
-        is_team = booking.channel == "team"
+        token = (manage_tokens or {}).get(booking.id)
         rendered.append(
-            BookingOut(
-                reference=booking.reference,
-                manage_token=(manage_tokens or {}).get(booking.id),
-                channel=booking.channel,
-                status=booking.status,
-                day=booking.day,
-                slot=SlotOut(id=booking.slot_id, start=booking.slot_start, end=booking.slot_end),
-                party_size=booking.party_size,
-                phone_masked=booking.phone_masked,
-                visitors=[_person(v) for v in people if v.role == "visitor"],
-                tickets=[
-                    _ticket(t, by_id.get(t.visitor_id) if t.visitor_id else leader)
-                    for t in ticket_map[booking.id]
-                ],
-                created_at=booking.created_at,
-                cancellable_until=cancellable_until(booking, rules),
-                organization=booking.organization if is_team else None,
-                size=booking.party_size if is_team else None,
-                leader=_person(leader) if is_team else None,
-                review_note=booking.review_note,
-            )
+            render_parts(booking, visitors[booking.id], ticket_map[booking.id], rules, token)
         )
     return rendered
+
+
+def render_parts(
+    booking: Booking,
+    people: Sequence[Visitor],
+    booking_tickets: Sequence[Ticket],
+    rules: Rules,
+    manage_token: str | None = None,
+) -> BookingOut:
+    """A booking from rows already at hand (a new booking needs no query to show itself)."""
+    by_id = {visitor.id: visitor for visitor in people}
+    leader = next((visitor for visitor in people if visitor.role == "leader"), None)
+    is_team = booking.channel == "team"
+    return BookingOut(
+        reference=booking.reference,
+        manage_token=manage_token,
+        channel=booking.channel,
+        status=booking.status,
+        day=booking.day,
+        slot=SlotOut(id=booking.slot_id, start=booking.slot_start, end=booking.slot_end),
+        party_size=booking.party_size,
+        phone_masked=booking.phone_masked,
+        visitors=[_person(v) for v in people if v.role == "visitor"],
+        tickets=[
+            _ticket(t, by_id.get(t.visitor_id) if t.visitor_id else leader) for t in booking_tickets
+        ],
+        created_at=booking.created_at,
+        cancellable_until=cancellable_until(booking, rules),
+        organization=booking.organization if is_team else None,
+        size=booking.party_size if is_team else None,
+        leader=_person(leader) if is_team else None,
+        review_note=booking.review_note,
+    )
 
 
 def render_one(
