@@ -1,3 +1,470 @@
-from fastapi import APIRouter
+"""The team channel's pages: the leader's request form and status page, and the admins'
+review queue. They call the same services as the API."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Annotated
+
+from babel.dates import format_skeleton
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from reservations import clock
+from reservations.booking import idempotency
+from reservations.booking import service as booking_service
+from reservations.booking.models import PENDING, TEAM
+from reservations.errors import DomainError, NotFound
+from reservations.http import DbSession, Language
+from reservations.protection.guard import guard_booking, guard_lookup
+from reservations.rules import service as rules_service
+from reservations.teams import forms, service
+from reservations.teams.forms import FormProblem, TeamForm
+from reservations.teams.schemas import TeamBookingRequest, TeamRequestOut
+from reservations.web import csrf
+from reservations.web.i18n import gettext as _
+from reservations.web.session import AdminPage
+from reservations.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+PAGE_COOKIE = "zz_team"
+_REFERENCE = re.compile(r"^[0-9A-Za-z]{4,16}$")
+# Form posts replay through the idempotency records under this scope (a double tap on
+# "submit" shows the first request instead of a duplicate_visitor error).
+_PAGE_SCOPE = "team-page"
+# How many days the request form offers at most (the availability API's own limit).
+_MAX_DAYS_SHOWN = booking_service.MAX_AVAILABILITY_DAYS
+
+Text = Annotated[str, Form(max_length=200)]
+Checkbox = Annotated[str, Form(max_length=10)]
+
+
+def day_label(day: date, language: str, with_year: bool = False) -> str:
+    """``3月10日周二`` or ``Tue, Mar 10``."""
+    locale = "en" if language == "en" else "zh_Hans_CN"
+    return str(format_skeleton("yMMMEd" if with_year else "MMMEd", day, locale=locale))
+
+
+# --- the leader's request form ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SlotChoice:
+    value: str
+    start: str
+    end: str
+    remaining: int
+    available: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DayChoice:
+    label: str
+    remaining: int
+    slots: list[SlotChoice]
+
+
+def visit_choices(session: Session, language: str) -> list[DayChoice]:
+    """The days and slots a team can request now, with the team places left in each."""
+    now = clock.now()
+    rules = rules_service.current(session)
+    first = now.date() + timedelta(days=rules.team.min_days_ahead)
+    last = min(
+        rules_service.last_released_day(rules, TEAM, now),
+        first + timedelta(days=_MAX_DAYS_SHOWN - 1),
+    )
+    if last < first:
+        return []
+    choices = []
+    for day in booking_service.availability(session, first, last).days:
+        if not day.team.bookable:
+            continue
+        slots = [
+            SlotChoice(
+                value=f"{day.day.isoformat()}|{slot.id}",
+                start=slot.start,
+                end=slot.end,
+                remaining=slot.team_remaining,
+                # A slot with fewer places than the smallest team could take is no choice.
+                available=slot.team_remaining >= rules.team.min_size,
+            )
+            for slot in day.slots
+            if slot.team_capacity > 0
+        ]
+        choices.append(DayChoice(day_label(day.day, language), day.team.remaining, slots))
+    return choices
+
+
+def _form_page(
+    request: Request,
+    session: Session,
+    language: str,
+    form: TeamForm,
+    *,
+    error: str | None = None,
+    error_field: str = "",
+    field_message: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    rules = rules_service.current(session)
+    return render(
+        request,
+        "teams/request.html",
+        {
+            "form": form,
+            "team": rules.team,
+            "retention_days": rules.privacy.retention_days,
+            "choices": visit_choices(session, language),
+            "request_key": secrets.token_urlsafe(18),
+            "error": error,
+            "error_field": error_field,
+            "field_message": field_message,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/teams")
+def request_form(request: Request, session: DbSession, language: Language) -> Response:
+    return _form_page(request, session, language, TeamForm())
+
+
+@router.post("/teams", dependencies=[Depends(guard_booking)])
+def submit_request(
+    request: Request,
+    session: DbSession,
+    language: Language,
+    visit: Annotated[str, Form(max_length=40)] = "",
+    organization: Text = "",
+    size: Annotated[str, Form(max_length=10)] = "",
+    leader_name: Annotated[str, Form(max_length=60)] = "",
+    leader_id_type: Annotated[str, Form(max_length=24)] = "resident_id",
+    leader_id_number: Annotated[str, Form(max_length=40)] = "",
+    leader_phone: Annotated[str, Form(max_length=32)] = "",
+    members: Annotated[str, Form(max_length=100_000)] = "",
+    consent: Checkbox = "",
+    sensitive_consent: Checkbox = "",
+    guardian_consent: Checkbox = "",
+    request_key: Annotated[str, Form(max_length=100)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    csrf.check(request, csrf_token)
+    form = TeamForm(
+        visit=visit,
+        organization=organization,
+        size=size,
+        leader_name=leader_name,
+        leader_id_type=leader_id_type,
+        leader_id_number=leader_id_number,
+        leader_phone=leader_phone,
+        members=members,
+        consent=bool(consent),
+        sensitive_consent=bool(sensitive_consent),
+        guardian_consent=bool(guardian_consent),
+    )
+    try:
+        body = forms.to_request(form)
+    except FormProblem as problem:
+        message = _(problem.problem, **problem.variables)
+        return _form_page(
+            request,
+            session,
+            language,
+            form,
+            error=message,
+            error_field=problem.field,
+            field_message=message,
+            status_code=422,
+        )
+    try:
+        reference = _create_once(session, body, language, request_key)
+    except DomainError as exc:
+        _undo(session, exc)
+        position = forms.member_position(exc)
+        field_message = _("第%(n)s位成员的信息有误", n=position) if position else None
+        return _form_page(
+            request,
+            session,
+            language,
+            form,
+            error=exc.message(language),
+            error_field=forms.field_of(exc),
+            field_message=field_message,
+            status_code=exc.status,
+        )
+    response = RedirectResponse(f"/teams/requests/{reference}", status_code=303)
+    _hand_page_key(request, response, reference)
+    return response
+
+
+def _create_once(
+    session: Session, body: TeamBookingRequest, language: str, request_key: str
+) -> str:
+    """Create the request, or find the one this very form already created."""
+    if not request_key:
+        return service.create(session, body, language).booking.reference
+    fingerprint = idempotency.request_fingerprint(body.model_dump(mode="json"))
+    replay = idempotency.claim(session, _PAGE_SCOPE, request_key, fingerprint)
+    if replay is not None:
+        return str(replay.body["reference"])
+    reference = service.create(session, body, language).booking.reference
+    # Only the reference: the page never shows the manage token.
+    idempotency.store(session, _PAGE_SCOPE, request_key, 201, {"reference": reference})
+    return reference
+
+
+def _undo(session: Session, error: DomainError) -> None:
+    """A page answers a refused request itself, so it must roll back what the service did
+    before refusing (a day counter taken before the slot turned out full), unless the
+    refusal is itself a change to keep."""
+    if not error.keeps_changes:
+        session.rollback()
+
+
+def _hand_page_key(request: Request, response: Response, reference: str) -> None:
+    response.set_cookie(
+        PAGE_COOKIE,
+        service.page_key(reference),
+        max_age=180 * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path=f"/teams/requests/{reference}",
+    )
+
+
+# --- the leader's status page -------------------------------------------------------------
+
+
+def _reference(raw: str) -> str:
+    if not _REFERENCE.match(raw):
+        raise NotFound()
+    return raw.upper()
+
+
+def _status_page(
+    request: Request,
+    session: Session,
+    language: str,
+    view: TeamRequestOut,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "teams/status.html",
+        {
+            "booking": view,
+            "day_label": day_label(view.day, language, with_year=True),
+            "ticket": next((t for t in view.tickets if t.status == "valid"), None),
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+def _find_page(
+    request: Request, reference: str, *, error: str | None = None, status_code: int = 200
+) -> Response:
+    return render(
+        request,
+        "teams/find.html",
+        {"reference": reference, "error": error},
+        status_code=status_code,
+    )
+
+
+@router.get("/teams/requests/{reference}")
+def status_page(
+    request: Request, reference: str, session: DbSession, language: Language
+) -> Response:
+    reference = _reference(reference)
+    try:
+        booking = service.by_page_key(session, reference, request.cookies.get(PAGE_COOKIE))
+    except NotFound:
+        return _find_page(request, reference)
+    return _status_page(request, session, language, service.describe(session, [booking])[0])
+
+
+@router.post("/teams/requests/{reference}/find", dependencies=[Depends(guard_lookup)])
+def find_request(
+    request: Request,
+    reference: str,
+    session: DbSession,
+    language: Language,
+    phone: Annotated[str, Form(max_length=32)] = "",
+    id_type: Annotated[str, Form(max_length=24)] = "resident_id",
+    id_number: Annotated[str, Form(max_length=40)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    csrf.check(request, csrf_token)
+    reference = _reference(reference)
+    try:
+        booking = service.find_for_leader(session, reference, phone, id_type, id_number)
+    except DomainError as exc:
+        message = (
+            _("未找到与该手机号和领队证件相符的团队预约。")
+            if isinstance(exc, NotFound)
+            else exc.message(language)
+        )
+        return _find_page(request, reference, error=message, status_code=exc.status)
+    response = RedirectResponse(f"/teams/requests/{booking.reference}", status_code=303)
+    _hand_page_key(request, response, booking.reference)
+    return response
+
+
+@router.post("/teams/requests/{reference}/cancel")
+def cancel_request(
+    request: Request,
+    reference: str,
+    session: DbSession,
+    language: Language,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    csrf.check(request, csrf_token)
+    reference = _reference(reference)
+    booking = service.by_page_key(session, reference, request.cookies.get(PAGE_COOKIE))
+    try:
+        service.cancel_by_leader(session, booking)
+    except DomainError as exc:
+        _undo(session, exc)
+        view = service.describe(session, [booking])[0]
+        return _status_page(
+            request,
+            session,
+            language,
+            view,
+            error=exc.message(language),
+            status_code=exc.status,
+        )
+    return RedirectResponse(f"/teams/requests/{reference}", status_code=303)
+
+
+# --- the admins' review queue --------------------------------------------------------------
+
+QUEUE_TABS = ("pending", "confirmed", "rejected", "all")
+
+
+def _queue_page(
+    request: Request,
+    session: Session,
+    language: str,
+    tab: str,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    today = clock.today()
+    if tab == "pending":
+        # Overdue requests too, should the expiry job not have run yet.
+        rows = service.requests(session, status=PENDING)
+    else:
+        rows = service.requests(session, status=None if tab == "all" else tab, start=today)
+    now = clock.now()
+    return render(
+        request,
+        "teams/queue.html",
+        {
+            "tab": tab,
+            "tabs": QUEUE_TABS,
+            "rows": rows,
+            "labels": {row.reference: day_label(row.day, language) for row in rows},
+            "overdue": {
+                row.reference
+                for row in rows
+                if row.status == PENDING and service.review_closed(row.day, now)
+            },
+            "notice": notice,
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/admin/team-bookings")
+def review_queue(
+    request: Request,
+    session: DbSession,
+    language: Language,
+    _principal: AdminPage,
+    status: str = "pending",
+    done: str | None = None,
+    reference: str | None = None,
+) -> Response:
+    tab = status if status in QUEUE_TABS else "pending"
+    notice = None
+    if reference and _REFERENCE.match(reference):
+        if done == "approved":
+            notice = _("已通过团队预约 %(reference)s，团队票已签发。", reference=reference.upper())
+        elif done == "rejected":
+            notice = _("已驳回团队预约 %(reference)s，名额已释放。", reference=reference.upper())
+    return _queue_page(request, session, language, tab, notice=notice)
+
+
+@router.post("/admin/team-bookings/{reference}/approve")
+def approve_request(
+    request: Request,
+    reference: str,
+    session: DbSession,
+    language: Language,
+    principal: AdminPage,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    csrf.check(request, csrf_token)
+    reference = _reference(reference)
+    try:
+        service.approve(session, reference, principal.username)
+    except DomainError as exc:
+        _undo(session, exc)
+        return _queue_page(
+            request,
+            session,
+            language,
+            "pending",
+            error=f"{reference}: {exc.message(language)}",
+            status_code=exc.status,
+        )
+    return RedirectResponse(
+        f"/admin/team-bookings?done=approved&reference={reference}", status_code=303
+    )
+
+
+@router.post("/admin/team-bookings/{reference}/reject")
+def reject_request(
+    request: Request,
+    reference: str,
+    session: DbSession,
+    language: Language,
+    principal: AdminPage,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    csrf.check(request, csrf_token)
+    reference = _reference(reference)
+    try:
+        service.reject(session, reference, principal.username, reason)
+    except DomainError as exc:
+        _undo(session, exc)
+        message = (
+            _("请填写驳回原因，领队会看到它。")
+            if exc.code == "validation_error"
+            else exc.message(language)
+        )
+        return _queue_page(
+            request,
+            session,
+            language,
+            "pending",
+            error=f"{reference}: {message}",
+            status_code=exc.status,
+        )
+    return RedirectResponse(
+        f"/admin/team-bookings?done=rejected&reference={reference}", status_code=303
+    )

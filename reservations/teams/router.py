@@ -1,3 +1,72 @@
-from fastapi import APIRouter
+"""The team channel's API: leaders request visits, admins review them."""
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query
+
+from reservations.accounts.router import AdminUser
+from reservations.booking.router import run_idempotent
+from reservations.booking.schemas import BookingOut
+from reservations.http import DbSession, Language
+from reservations.protection.guard import guard_booking
+from reservations.teams import service
+from reservations.teams.schemas import (
+    RejectRequest,
+    ReviewStatus,
+    TeamBookingRequest,
+    TeamRequestList,
+)
 
 router = APIRouter(tags=["teams"])
+admin = APIRouter(prefix="/admin/team-bookings", tags=["admin: team bookings"])
+
+
+@router.post(
+    "/team-bookings",
+    status_code=201,
+    response_model=BookingOut,
+    dependencies=[Depends(guard_booking)],
+)
+def create_team_booking(
+    body: TeamBookingRequest,
+    session: DbSession,
+    language: Language,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Any:
+    return run_idempotent(
+        session,
+        "team-booking",
+        idempotency_key,
+        body.model_dump(mode="json"),
+        lambda: service.create(session, body, language).view,
+    )
+
+
+@admin.get("", response_model=TeamRequestList)
+def list_team_bookings(
+    session: DbSession,
+    _: AdminUser,
+    status: ReviewStatus | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> TeamRequestList:
+    return TeamRequestList(
+        bookings=service.requests(session, status=status, start=start, end=end, limit=limit)
+    )
+
+
+@admin.post("/{reference}/approve", response_model=BookingOut)
+def approve(reference: str, session: DbSession, principal: AdminUser) -> BookingOut:
+    return service.approve(session, reference, principal.username)
+
+
+@admin.post("/{reference}/reject", response_model=BookingOut)
+def reject(
+    reference: str, body: RejectRequest, session: DbSession, principal: AdminUser
+) -> BookingOut:
+    return service.reject(session, reference, principal.username, body.reason)
+
+
+router.include_router(admin)

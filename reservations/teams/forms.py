@@ -1,0 +1,172 @@
+"""From the team request form (plain fields, a textarea of members) to the API's request,
+and from errors back to the form's fields. No FastAPI here: the page calls these."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+
+from reservations.errors import DomainError
+from reservations.teams.schemas import TeamBookingRequest
+
+# What a leader may write for the document type at the end of a member's line.
+_ID_TYPES = {
+    "resident_id": "resident_id",
+    "身份证": "resident_id",
+    "居民身份证": "resident_id",
+    "居住证": "resident_id",
+    "passport": "passport",
+    "护照": "passport",
+    "hk_macau_permit": "hk_macau_permit",
+    "港澳通行证": "hk_macau_permit",
+    "港澳居民来往内地通行证": "hk_macau_permit",
+    "回乡证": "hk_macau_permit",
+    "taiwan_permit": "taiwan_permit",
+    "台湾通行证": "taiwan_permit",
+    "台湾居民来往大陆通行证": "taiwan_permit",
+    "台胞证": "taiwan_permit",
+}
+_SEPARATORS = re.compile(r"[,，、;；\t]+")
+_VISIT = re.compile(r"^(\d{4}-\d{2}-\d{2})\|([0-9A-Za-z_-]{1,16})$")
+
+
+@dataclass
+class TeamForm:
+    """The form's fields as typed, to fill the form in again after a problem."""
+
+    visit: str = ""
+    organization: str = ""
+    size: str = ""
+    leader_name: str = ""
+    leader_id_type: str = "resident_id"
+    leader_id_number: str = ""
+    leader_phone: str = ""
+    members: str = ""
+    consent: bool = False
+    sensitive_consent: bool = False
+    guardian_consent: bool = False
+
+
+@dataclass
+class FormProblem(Exception):
+    """One field of the form cannot be read; ``problem`` is a msgid of the team catalog."""
+
+    field: str
+    problem: str
+    variables: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def parse_members(text: str) -> list[dict[str, str]]:
+    """One member a line: ``name, document number[, document type]`` (type: resident ID
+    unless named). Commas, ideographic commas, semicolons or tabs separate; a line without
+    one splits at its last space, so Latin names keep theirs."""
+    members = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        parts = [part.strip() for part in _SEPARATORS.split(line) if part.strip()]
+        if len(parts) == 1:
+            parts = line.rsplit(None, 1)
+        if len(parts) == 3 and parts[2].lower() in _ID_TYPES:
+            id_type = _ID_TYPES[parts[2].lower()]
+        elif len(parts) == 2:
+            id_type = "resident_id"
+        else:
+            raise FormProblem("members", "第%(line)s行应为“姓名，证件号码”", {"line": number})
+        members.append({"name": parts[0], "id_type": id_type, "id_number": parts[1]})
+    return members
+
+
+def to_request(form: TeamForm) -> TeamBookingRequest:
+    match = _VISIT.match(form.visit.strip())
+    if match is None:
+        raise FormProblem("visit", "请选择参观日期和时段")
+    try:
+        day = date.fromisoformat(match[1])
+    except ValueError:
+        raise FormProblem("visit", "请选择参观日期和时段") from None
+    size_text = form.size.strip()
+    if not size_text.isdigit() or len(size_text) > 6:
+        raise FormProblem("size", "请填写团队人数（数字）")
+    document = {
+        "date": day.isoformat(),
+        "slot_id": match[2],
+        "organization": form.organization,
+        "size": int(size_text),
+        "leader": {
+            "name": form.leader_name,
+            "id_type": form.leader_id_type,
+            "id_number": form.leader_id_number,
+            "phone": form.leader_phone,
+        },
+        "members": parse_members(form.members),
+        "consent": form.consent,
+        "sensitive_consent": form.sensitive_consent,
+        "guardian_consent": form.guardian_consent,
+    }
+    try:
+        return TeamBookingRequest.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False, include_context=False)[0]
+        raise FormProblem(_form_field([str(part) for part in first["loc"]]), "请检查此项") from None
+
+
+def _form_field(location: list[str]) -> str:
+    """The form field that holds an API request's field (``leader.phone`` → leader_phone)."""
+    if not location:
+        return ""
+    head = location[0]
+    if head == "leader":
+        return "leader_phone" if location[1:2] == ["phone"] else _leader_field(location[1:])
+    if head in ("date", "slot_id"):
+        return "visit"
+    if head in ("members", "organization", "size"):
+        return head
+    return ""
+
+
+def _leader_field(rest: list[str]) -> str:
+    name = rest[0] if rest else "id_number"
+    return f"leader_{name}" if name in ("name", "id_type", "id_number") else "leader_id_number"
+
+
+def member_position(error: DomainError) -> int | None:
+    """Which member (counting from 1) an error is about, when it is about one."""
+    located = _located(error)
+    if located and located.startswith("members."):
+        index = located.split(".")[1]
+        return int(index) + 1 if index.isdigit() else None
+    return None
+
+
+def _located(error: DomainError) -> str | None:
+    details = error.details
+    located = details.get("field")
+    if located is None and details.get("fields"):
+        located = details["fields"][0].get("field")
+    return located if isinstance(located, str) else None
+
+
+def field_of(error: DomainError) -> str:
+    """The form field a service error is about, or "" when it concerns the whole request."""
+    details = error.details
+    located = _located(error)
+    if located is not None:
+        return _form_field(located.split("."))
+    by_code = {
+        "team_size_out_of_range": "size",
+        "booking_window": "visit",
+        "sold_out": "visit",
+        "invalid_phone": "leader_phone",
+        "leader_not_adult": "leader_id_number",
+        "visitor_banned": "leader_id_number",
+    }
+    if error.code == "consent_required":
+        return "guardian_consent" if details.get("consent") == "guardian" else "consent"
+    return by_code.get(error.code, "")

@@ -1,0 +1,414 @@
+"""The team channel: requests from schools, companies and tour groups, their review by the
+museum, and the party's single ticket.
+
+Team places come from the team quota only (capacity counters of channel ``team``), taken
+by the same single-statement conditional upserts as individual places.
+
+When the rules require approval a request is ``pending`` and already holds its places, so
+approving it can never oversell. Review closes when the visit day begins (00:00 in the
+museum's zone): a request nobody approved or rejected by then is ``expired`` by
+``expire_pending`` and its places return to the team quota.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from reservations import clock
+from reservations.admin import audit
+from reservations.booking import capacity, identities
+from reservations.booking import service as booking_service
+from reservations.booking.errors import ConsentRequired, DuplicateVisitor
+from reservations.booking.models import (
+    CONFIRMED,
+    EXPIRED,
+    PENDING,
+    REJECTED,
+    TEAM,
+    Booking,
+    Visitor,
+)
+from reservations.booking.schemas import BookingOut, MaskedPerson
+from reservations.booking.service import Created
+from reservations.booking.views import render, render_one
+from reservations.errors import NotFound, field_error
+from reservations.privacy.vault import get_vault
+from reservations.rules import service as rules_service
+from reservations.rules.errors import BookingWindow
+from reservations.rules.schema import Rules
+from reservations.teams.errors import (
+    LeaderNotAdult,
+    NotPending,
+    ReviewExpired,
+    TeamSizeOutOfRange,
+)
+from reservations.teams.schemas import TeamBookingRequest, TeamRequestOut
+from reservations.tickets import service as tickets
+
+LEADER = "leader"
+MEMBER = "member"
+
+# Review closes at this time on the visit day itself, 00:00: once the eve is over. The
+# leader needs an answer before the group sets off, and places held beyond that would only
+# be lost to other groups. The expiry job is scheduled at this time of day.
+REVIEW_CLOSES_AT = "00:00"
+
+
+def review_deadline(day: date) -> datetime:
+    """The instant from which a still pending request for ``day`` has expired."""
+    return clock.localize(day, REVIEW_CLOSES_AT)
+
+
+def review_closed(day: date, now: datetime) -> bool:
+    return now >= review_deadline(day)
+
+
+def expire_pending(session: Session) -> int:
+    """Expire every pending team request whose review deadline has passed; return how many.
+
+    Idempotent: an expired request is no longer pending, so running again finds nothing.
+    Rows are locked (in one order) before their places return, so a concurrent approval,
+    rejection or cancellation of the same request either happens first, and the request is
+    skipped here, or waits and then finds it expired.
+    """
+    now = clock.now()
+    statement = (
+        select(Booking)
+        .where(
+            col(Booking.channel) == TEAM,
+            col(Booking.status) == PENDING,
+            # review_closed(day, now) for every day up to today.
+            col(Booking.day) <= now.date(),
+        )
+        .order_by(col(Booking.day), col(Booking.slot_id), col(Booking.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    overdue = [b for b in session.exec(statement).all() if review_closed(b.day, now)]
+    for booking in overdue:
+        expire(session, booking, now)
+    session.flush()
+    return len(overdue)
+
+
+def expire(session: Session, booking: Booking, now: datetime) -> None:
+    """Mark one locked pending request expired and give its places and claims back."""
+    booking.status = EXPIRED
+    booking.updated_at = now
+    session.add(booking)
+    free_claims(session, booking)
+    capacity.release(
+        session,
+        day=booking.day,
+        channel=TEAM,
+        slot_id=booking.slot_id,
+        places=booking.party_size,
+    )
+
+
+def free_claims(session: Session, booking: Booking) -> None:
+    """The leader and members may book that day again."""
+    assert booking.id is not None
+    session.connection().execute(
+        update(Visitor).where(col(Visitor.booking_id) == booking.id).values(claim_date=None)
+    )
+
+
+# --- requests ---------------------------------------------------------------------------
+
+
+def create(session: Session, request: TeamBookingRequest, language: str = "zh") -> Created:
+    """Take the team's places and record the request: pending, or confirmed with its ticket."""
+    now = clock.now()
+    rules = rules_service.current(session)
+    team = rules.team
+    if not request.consent or request.sensitive_consent is False:
+        raise ConsentRequired()
+    if not team.min_size <= request.size <= team.max_size:
+        raise TeamSizeOutOfRange({"min": team.min_size, "max": team.max_size})
+
+    phone = identities.phone(request.leader.phone, field="leader.phone")
+    leader = identities.person(request.leader, now.date(), field="leader")
+    members = [
+        identities.person(member, now.date(), field=f"members.{position}")
+        for position, member in enumerate(request.members)
+    ]
+    if not leader.is_adult_on(request.day):
+        raise LeaderNotAdult()
+    _check_member_list(rules, request.size, len(members))
+    has_minor = any(member.is_minor_on(request.day) for member in members)
+    if has_minor and request.guardian_consent is False:
+        raise ConsentRequired({"consent": "guardian"})
+    hashes = [leader.identity_hash, *(member.identity_hash for member in members)]
+    if len(set(hashes)) != len(hashes):
+        raise DuplicateVisitor({"within_request": True})
+
+    slot = booking_service.slot_or_error(rules, request.slot_id)
+    override = rules_service.get_override(session, request.day)
+    plan = rules_service.plan_day(rules, override, TEAM, request.day, now)
+    rules_service.require_bookable(plan)
+    if team.requires_approval and review_closed(request.day, now):
+        # Only reachable with same-day team booking (min_days_ahead = 0): a request that
+        # would need review has no time left for it.
+        raise BookingWindow(rules_service.TOO_SOON)
+    # The leader books; members are brought along, as an individual's companions are.
+    booking_service.check_not_banned(session, [leader.identity_hash], now.date())
+    booking_service.check_no_other_booking(session, hashes, request.day)
+
+    capacity.take(
+        session,
+        day=request.day,
+        channel=TEAM,
+        slot_id=slot.id,
+        places=request.size,
+        daily_capacity=plan.daily_capacity,
+        slot_capacity=plan.slot_capacities[slot.id],
+    )
+
+    manage_token = booking_service.new_manage_token()
+    booking = Booking(
+        reference=booking_service.new_reference(session),
+        channel=TEAM,
+        day=request.day,
+        slot_id=slot.id,
+        slot_start=slot.start,
+        slot_end=slot.end,
+        status=PENDING if team.requires_approval else CONFIRMED,
+        party_size=request.size,
+        manage_token_hash=get_vault().token_hash(manage_token),
+        language=request.language or language,
+        organization=request.organization,
+        created_at=now,
+        updated_at=now,
+        **identities.phone_columns(phone),
+        **identities.email_columns(request.email),
+    )
+    session.add(booking)
+    session.flush()
+    assert booking.id is not None
+    people = [leader.as_visitor(booking.id, 0, claim_date=request.day, role=LEADER)]
+    people += [
+        member.as_visitor(booking.id, position, claim_date=request.day, role=MEMBER)
+        for position, member in enumerate(members, start=1)
+    ]
+    session.add_all(people)
+    booking_service.flush_claims(session)
+    if booking.status == CONFIRMED:
+        tickets.issue(session, booking, [None])
+    return Created(booking, render_one(session, booking, rules, manage_token))
+
+
+def _check_member_list(rules: Rules, size: int, listed: int) -> None:
+    if listed == 0 and not rules.team.members_required:
+        return
+    # A partial list would let unnamed people in on a ticket that names some: all or none.
+    if listed != size - 1:
+        raise field_error("members", f"list the {size - 1} members besides the leader")
+
+
+# --- review -----------------------------------------------------------------------------
+
+
+def _locked(session: Session, reference: str) -> Booking:
+    statement = (
+        select(Booking)
+        .where(col(Booking.reference) == reference.strip().upper(), col(Booking.channel) == TEAM)
+        .with_for_update()
+        # The row as locked, not as this session may have read it before the lock.
+        .execution_options(populate_existing=True)
+    )
+    booking = session.exec(statement).first()
+    if booking is None:
+        raise NotFound()
+    return booking
+
+
+def _require_pending(session: Session, booking: Booking, now: datetime) -> None:
+    if booking.status != PENDING:
+        raise NotPending({"status": booking.status})
+    if review_closed(booking.day, now):
+        # The scheduled job has not run yet: do its work now, rather than confirm a request
+        # that has already lapsed.
+        expire(session, booking, now)
+        session.flush()
+        raise ReviewExpired({"status": EXPIRED})
+
+
+def _review_facts(booking: Booking) -> dict[str, object]:
+    """What the audit trail keeps of a review: no names, documents or phone numbers."""
+    return {
+        "status": booking.status,
+        "date": booking.day.isoformat(),
+        "slot_id": booking.slot_id,
+        "size": booking.party_size,
+    }
+
+
+def approve(session: Session, reference: str, actor: str) -> BookingOut:
+    """Confirm a pending request and issue the party's ticket; its places were already held."""
+    now = clock.now()
+    booking = _locked(session, reference)
+    _require_pending(session, booking, now)
+    before = _review_facts(booking)
+    booking.status = CONFIRMED
+    booking.reviewed_at = booking.updated_at = now
+    booking.reviewed_by = actor
+    session.add(booking)
+    session.flush()
+    tickets.issue(session, booking, [None])
+    audit.record(
+        session,
+        actor=actor,
+        action="team.approve",
+        target=booking.reference,
+        before=before,
+        after=_review_facts(booking),
+    )
+    return render_one(session, booking, rules_service.current(session))
+
+
+def reject(session: Session, reference: str, actor: str, reason: str) -> BookingOut:
+    """Refuse a pending request with a reason the leader reads; its places return at once."""
+    reason = reason.strip()
+    if not reason:
+        raise field_error("reason", "required")
+    now = clock.now()
+    booking = _locked(session, reference)
+    _require_pending(session, booking, now)
+    before = _review_facts(booking)
+    booking.status = REJECTED
+    booking.review_note = reason[:500]
+    booking.reviewed_at = booking.updated_at = now
+    booking.reviewed_by = actor
+    session.add(booking)
+    free_claims(session, booking)
+    capacity.release(
+        session,
+        day=booking.day,
+        channel=TEAM,
+        slot_id=booking.slot_id,
+        places=booking.party_size,
+    )
+    session.flush()
+    # The reason is free text an admin typed: it stays on the booking, not in the audit.
+    audit.record(
+        session,
+        actor=actor,
+        action="team.reject",
+        target=booking.reference,
+        before=before,
+        after=_review_facts(booking),
+    )
+    return render_one(session, booking, rules_service.current(session))
+
+
+def requests(
+    session: Session,
+    *,
+    status: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    limit: int = 200,
+) -> list[TeamRequestOut]:
+    """Team bookings for reviewers, the soonest visit first."""
+    statement = select(Booking).where(col(Booking.channel) == TEAM)
+    if status is not None:
+        statement = statement.where(col(Booking.status) == status)
+    if start is not None:
+        statement = statement.where(col(Booking.day) >= start)
+    if end is not None:
+        statement = statement.where(col(Booking.day) <= end)
+    statement = statement.order_by(
+        col(Booking.day), col(Booking.slot_start), col(Booking.created_at), col(Booking.id)
+    ).limit(limit)
+    return describe(session, session.exec(statement).all())
+
+
+def describe(session: Session, bookings: Sequence[Booking]) -> list[TeamRequestOut]:
+    rules = rules_service.current(session)
+    views = render(session, bookings, rules)
+    ids = [booking.id for booking in bookings if booking.id is not None]
+    members: dict[int, list[MaskedPerson]] = {booking_id: [] for booking_id in ids}
+    if ids:
+        statement = (
+            select(Visitor)
+            .where(col(Visitor.booking_id).in_(ids), col(Visitor.role) == MEMBER)
+            .order_by(col(Visitor.booking_id), col(Visitor.position))
+        )
+        for visitor in session.exec(statement):
+            members[visitor.booking_id].append(
+                MaskedPerson(name=visitor.name_masked, id_masked=visitor.id_masked)
+            )
+    described = []
+    for booking, view in zip(bookings, views, strict=True):
+        assert booking.id is not None
+        described.append(
+            TeamRequestOut(
+                **view.model_dump(by_alias=False),
+                members=members[booking.id],
+                review_deadline=review_deadline(booking.day) if booking.status == PENDING else None,
+                reviewed_at=booking.reviewed_at,
+                reviewed_by=booking.reviewed_by,
+            )
+        )
+    return described
+
+
+# --- the leader's pages -------------------------------------------------------------------
+
+_PAGE_KEY_PURPOSE = "team-leader-page"
+
+
+def page_key(reference: str) -> str:
+    """What a leader's browser keeps to reopen its request's page: a keyed hash only the
+    service can make, handed out on creation and after the leader proved who they are."""
+    return get_vault().blind_index(reference.strip().upper(), _PAGE_KEY_PURPOSE)
+
+
+def by_page_key(session: Session, reference: str, presented: str | None) -> Booking:
+    """The team booking if ``presented`` is its page key; otherwise not_found, no hint."""
+    expected = page_key(reference)
+    booking = session.exec(
+        select(Booking).where(
+            col(Booking.reference) == reference.strip().upper(), col(Booking.channel) == TEAM
+        )
+    ).first()
+    if booking is None or not presented or not hmac.compare_digest(presented, expected):
+        raise NotFound()
+    return booking
+
+
+def find_for_leader(
+    session: Session, reference: str, phone: str, id_type: str, id_number: str
+) -> Booking:
+    """The team booking when the phone and document are its leader's; otherwise not_found."""
+    normalized = identities.phone(phone)
+    identity = identities.person_document(id_type, id_number, clock.today())
+    statement = (
+        select(Booking)
+        .join(Visitor, col(Visitor.booking_id) == col(Booking.id))
+        .where(
+            col(Booking.reference) == reference.strip().upper(),
+            col(Booking.channel) == TEAM,
+            col(Booking.phone_hash) == get_vault().blind_index(normalized, identities.PHONE),
+            col(Visitor.role) == LEADER,
+            col(Visitor.identity_hash) == identity,
+        )
+    )
+    booking = session.exec(statement).first()
+    if booking is None:
+        raise NotFound()
+    return booking
+
+
+def cancel_by_leader(session: Session, booking: Booking) -> BookingOut:
+    """The leader withdraws a pending or confirmed request; its places return at once."""
+    locked = _locked(session, booking.reference)
+    rules = rules_service.current(session)
+    booking_service.cancel_booking(session, locked, rules)
+    return render_one(session, locked, rules)
