@@ -1,0 +1,1 @@
+"""The visitor's pages: the calendar, the booking form, the tickets and "my bookings"."""

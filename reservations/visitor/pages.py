@@ -1,3 +1,537 @@
-from fastapi import APIRouter
+"""The visitor's pages: the calendar, the booking form, the tickets and "my bookings".
+
+They translate forms into calls of ``reservations.booking.service`` (the same calls the JSON
+API makes) and the answers back into pages. They work without JavaScript; the scripts in
+``templates/static/visitor/`` only make them quicker to use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from reservations import clock
+from reservations.booking import idempotency
+from reservations.booking import service as booking_service
+from reservations.booking.errors import CannotCancel
+from reservations.booking.schemas import BookingOut, BookingRequest
+from reservations.errors import DomainError, NotFound
+from reservations.gate import service as gate
+from reservations.http import DbSession, language_of
+from reservations.protection.guard import guard_booking, guard_lookup
+from reservations.rules import service as rules_service
+from reservations.visitor import calendar, forms, grants, ics
+from reservations.visitor.forms import BookingForm, LookupForm, Problems
+from reservations.visitor.text import (
+    BOOKING_TONE,
+    ID_TYPES,
+    DateText,
+    MomentText,
+    Msg,
+    booking_status,
+    speaking,
+    ticket_status,
+)
+from reservations.web import csrf
+from reservations.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+Text = Annotated[str, Form(max_length=200)]
+Texts = Annotated[list[str] | None, Form()]
+# How many visitor rows a posted form may carry at most, whatever the rules say.
+MAX_ROWS = 20
+_FORM_KEY = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+_PRIVATE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+
+
+def _booking_field_order(form: BookingForm) -> list[str]:
+    order = ["form", "slot", "visitors"]
+    for index in range(len(form.rows)):
+        order += [f"name-{index}", f"id_type-{index}", f"id_number-{index}"]
+    return [*order, "phone", "email", "consent", "sensitive_consent", "guardian_consent"]
+
+
+# --- the calendar ----------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request, session: DbSession) -> Response:
+    rules = rules_service.current(session)
+    return render(
+        request,
+        "visitor/home.html",
+        {
+            "calendar": calendar.upcoming(session),
+            "rules": rules,
+            "closed_text": calendar.closed_weekdays(rules),
+        },
+    )
+
+
+# --- the booking form ------------------------------------------------------------------------
+
+
+def _booking_page(
+    request: Request,
+    session: Session,
+    day: date,
+    form: BookingForm,
+    problems: Problems | None = None,
+    *,
+    status_code: int = 200,
+) -> Response:
+    rules = rules_service.current(session)
+    view = calendar.one_day(session, day)
+    problems = problems or {}
+    if not form.slot_id:
+        open_slots = [slot for slot in view.slots if slot.is_open]
+        if len(open_slots) == 1:
+            form.slot_id = open_slots[0].id
+    other_days = [d for d in calendar.upcoming(session).days if d.bookable and d.day != day]
+    return render(
+        request,
+        "visitor/book.html",
+        {
+            "day": view,
+            "form": form,
+            "problems": problems,
+            "problem_keys": forms.first_problem_keys(problems, _booking_field_order(form)),
+            "rules": rules,
+            "max_rows": rules.individual.max_visitors_per_booking,
+            "id_types": ID_TYPES,
+            "other_days": other_days,
+            "visit_date": day.isoformat(),
+        },
+        status_code=status_code,
+    )
+
+
+def _new_form_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@router.get("/book/{day}")
+def booking_form(request: Request, session: DbSession, day: date, slot: str = "") -> Response:
+    form = BookingForm(slot_id=slot[:16], form_key=_new_form_key())
+    return _booking_page(request, session, day, form)
+
+
+def _posted_form(
+    *,
+    slot_id: str,
+    names: list[str] | None,
+    id_types: list[str] | None,
+    id_numbers: list[str] | None,
+    phone: str,
+    email: str,
+    consent: str,
+    sensitive_consent: str,
+    guardian_consent: str,
+    form_key: str,
+) -> BookingForm:
+    return BookingForm.from_fields(
+        slot_id=slot_id,
+        names=[value[:200] for value in names or []],
+        id_types=[value[:32] for value in id_types or []],
+        id_numbers=[value[:200] for value in id_numbers or []],
+        phone=phone,
+        email=email,
+        consent=bool(consent),
+        sensitive_consent=bool(sensitive_consent),
+        guardian_consent=bool(guardian_consent),
+        form_key=form_key if _FORM_KEY.match(form_key) else _new_form_key(),
+        max_rows=MAX_ROWS,
+    )
+
+
+@router.post("/book/{day}", dependencies=[Depends(guard_booking)])
+def submit_booking(
+    request: Request,
+    session: DbSession,
+    day: date,
+    csrf_token: Text = "",
+    slot_id: Text = "",
+    visitor_name: Texts = None,
+    visitor_id_type: Texts = None,
+    visitor_id_number: Texts = None,
+    phone: Text = "",
+    email: Text = "",
+    consent: Text = "",
+    sensitive_consent: Text = "",
+    guardian_consent: Text = "",
+    form_key: Text = "",
+) -> Response:
+    csrf.check(request, csrf_token)
+    rules = rules_service.current(session)
+    form = _posted_form(
+        slot_id=slot_id,
+        names=visitor_name,
+        id_types=visitor_id_type,
+        id_numbers=visitor_id_number,
+        phone=phone,
+        email=email,
+        consent=consent,
+        sensitive_consent=sensitive_consent,
+        guardian_consent=guardian_consent,
+        form_key=form_key,
+    )
+    language = language_of(request)
+    try:
+        booking_request = forms.build_request(form, day, language, clock.today())
+        reference, token = _create_once(session, booking_request, form.form_key, language)
+    except DomainError as error:
+        if not _fixable_on_form(error):
+            raise
+        # Nothing of a refused booking may be kept (a place taken before a later check).
+        session.rollback()
+        problems = forms.problems_for(error, form, rules, day)
+        return _booking_page(request, session, day, form, problems, status_code=error.status)
+    return RedirectResponse(
+        f"/my/{quote(reference)}/{quote(token)}?booked=1",
+        status_code=303,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+_FIXABLE = frozenset(
+    {
+        "validation_error",
+        "invalid_id_number",
+        "invalid_phone",
+        "consent_required",
+        "too_many_visitors",
+        "minor_without_guardian",
+        "booking_window",
+        "sold_out",
+        "duplicate_visitor",
+        "visitor_banned",
+    }
+)
+
+
+def _fixable_on_form(error: DomainError) -> bool:
+    return error.code in _FIXABLE
+
+
+def _create_once(
+    session: Session, request: BookingRequest, form_key: str, language: str
+) -> tuple[str, str]:
+    """Book once per form: a second tap on a slow connection gets the first booking back."""
+    fingerprint = idempotency.request_fingerprint(request.model_dump(mode="json"))
+    key = f"{form_key}:{fingerprint[:16]}"
+    replay = idempotency.claim(session, "booking-page", key, fingerprint)
+    if replay is not None:
+        return str(replay.body["reference"]), str(replay.body["manage_token"])
+    created = booking_service.create(session, request, language)
+    token = created.view.manage_token
+    assert token is not None
+    idempotency.store(
+        session,
+        "booking-page",
+        key,
+        201,
+        {"reference": created.view.reference, "manage_token": token},
+    )
+    return created.view.reference, token
+
+
+@router.post("/book/{day}/edit")
+def edit_booking_form(
+    request: Request,
+    session: DbSession,
+    day: date,
+    csrf_token: Text = "",
+    change: Text = "",
+    move_to: Text = "",
+    slot_id: Text = "",
+    visitor_name: Texts = None,
+    visitor_id_type: Texts = None,
+    visitor_id_number: Texts = None,
+    phone: Text = "",
+    email: Text = "",
+    consent: Text = "",
+    sensitive_consent: Text = "",
+    guardian_consent: Text = "",
+    form_key: Text = "",
+) -> Response:
+    """Without JavaScript: add or remove a companion row, or move the form to another day,
+    keeping what the visitor typed."""
+    csrf.check(request, csrf_token)
+    rules = rules_service.current(session)
+    form = _posted_form(
+        slot_id=slot_id,
+        names=visitor_name,
+        id_types=visitor_id_type,
+        id_numbers=visitor_id_number,
+        phone=phone,
+        email=email,
+        consent=consent,
+        sensitive_consent=sensitive_consent,
+        guardian_consent=guardian_consent,
+        form_key=form_key,
+    )
+    limit = rules.individual.max_visitors_per_booking
+    if change == "add" and len(form.rows) < limit:
+        form.rows.append(forms.VisitorRow())
+    elif change.startswith("remove-") and change[7:].isdigit() and len(form.rows) > 1:
+        index = int(change[7:])
+        if index < len(form.rows):
+            del form.rows[index]
+    elif change == "move":
+        with contextlib.suppress(ValueError):
+            day = date.fromisoformat(move_to)
+        form.slot_id = ""
+    return _booking_page(request, session, day, form)
+
+
+# --- the tickets: the private management link ---------------------------------------------
+
+
+def _ticket_views(booking: BookingOut) -> list[dict[str, Any]]:
+    views = []
+    for number, ticket in enumerate(booking.tickets, start=1):
+        views.append(
+            {
+                "ticket": ticket,
+                "number": number,
+                "status": ticket_status(ticket.status, ticket.used),
+                "usable": ticket.status == "valid" and not ticket.used,
+                "filename": f"ticket-{booking.reference}-{number}.png",
+            }
+        )
+    return views
+
+
+def _booking_context(session: Session, booking: BookingOut) -> dict[str, Any]:
+    rules = rules_service.current(session)
+    opens, closes = gate.entry_window(rules, booking.day, booking.slot.start, booking.slot.end)
+    now = clock.now()
+    deadline = booking.cancellable_until
+    return {
+        "booking": booking,
+        "tickets": _ticket_views(booking),
+        "status_text": booking_status(booking.status),
+        "status_tone": BOOKING_TONE.get(booking.status, "muted"),
+        "date_text": DateText(booking.day, "long"),
+        "entry_opens": f"{opens:%H:%M}",
+        "entry_closes": f"{closes:%H:%M}",
+        "cancellable": deadline is not None and now < deadline,
+        "deadline_text": MomentText(deadline) if deadline is not None else None,
+        "upcoming": booking.day >= now.date() and booking.status in ("confirmed", "pending"),
+        "is_team": booking.channel == "team",
+    }
+
+
+def _manage_path(reference: str, token: str) -> str:
+    return f"/my/{quote(reference)}/{quote(token)}"
+
+
+def _manage_page(
+    request: Request,
+    session: Session,
+    booking: BookingOut,
+    token: str,
+    *,
+    problems: Problems | None = None,
+    status_code: int = 200,
+) -> Response:
+    path = _manage_path(booking.reference, token)
+    context = _booking_context(session, booking)
+    context.update(
+        {
+            "manage_path": path,
+            "manage_url": str(request.base_url).rstrip("/") + path,
+            "just_booked": request.query_params.get("booked") == "1",
+            "just_cancelled": request.query_params.get("cancelled") == "1",
+            "problems": problems or {},
+        }
+    )
+    return render(
+        request,
+        "visitor/booking.html",
+        context,
+        status_code=status_code,
+        headers=dict(_PRIVATE_HEADERS),
+    )
+
+
+@router.get("/my/{reference}/{token}")
+def manage_booking(request: Request, session: DbSession, reference: str, token: str) -> Response:
+    booking = booking_service.read(session, reference, token)
+    return _manage_page(request, session, booking, token)
+
+
+@router.get("/my/{reference}/{token}/print")
+def print_tickets(request: Request, session: DbSession, reference: str, token: str) -> Response:
+    booking = booking_service.read(session, reference, token)
+    context = _booking_context(session, booking)
+    context["manage_path"] = _manage_path(booking.reference, token)
+    return render(request, "visitor/print.html", context, headers=dict(_PRIVATE_HEADERS))
+
+
+@router.get("/my/{reference}/{token}/calendar.ics")
+def calendar_file(request: Request, session: DbSession, reference: str, token: str) -> Response:
+    booking = booking_service.read(session, reference, token)
+    rules = rules_service.current(session)
+    opens, closes = gate.entry_window(rules, booking.day, booking.slot.start, booking.slot.end)
+    with speaking(language_of(request)):
+        museum = str(Msg("郑州网络安全科技馆"))
+        description = str(
+            Msg(
+                "预约号：%(reference)s，%(count)s人。请于%(opens)s至%(closes)s之间入馆，"
+                "每位参观者携带预约时登记的证件原件，并出示各自的入馆二维码。"
+                "查看或取消预约：%(link)s",
+                reference=booking.reference,
+                count=booking.party_size,
+                opens=f"{opens:%H:%M}",
+                closes=f"{closes:%H:%M}",
+                link=str(request.base_url).rstrip("/") + "/my",
+            )
+        )
+        body = ics.event(
+            booking,
+            summary=str(Msg("参观%(museum)s", museum=museum)),
+            location=str(Msg("郑州网络安全科技馆（郑州高新区）")),
+            description=description,
+            reminder=str(Msg("明天参观郑州网络安全科技馆，请带好证件原件。")),
+            host=request.url.hostname or "localhost",
+        )
+    headers = dict(_PRIVATE_HEADERS)
+    headers["Content-Disposition"] = f'attachment; filename="visit-{booking.reference}.ics"'
+    return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+
+@router.post("/my/{reference}/{token}/cancel")
+def cancel_with_link(
+    request: Request,
+    session: DbSession,
+    reference: str,
+    token: str,
+    csrf_token: Text = "",
+) -> Response:
+    csrf.check(request, csrf_token)
+    try:
+        booking = booking_service.cancel(session, reference, token)
+    except CannotCancel:
+        session.rollback()
+        current = booking_service.read(session, reference, token)
+        return _manage_page(
+            request,
+            session,
+            current,
+            token,
+            problems={"cancel": CANNOT_CANCEL},
+            status_code=409,
+        )
+    return RedirectResponse(
+        _manage_path(booking.reference, token) + "?cancelled=1",
+        status_code=303,
+        headers=dict(_PRIVATE_HEADERS),
+    )
+
+
+CANNOT_CANCEL = Msg("这笔预约已不能取消：可能已经取消，或已过取消截止时间。")
+
+
+# --- my bookings -----------------------------------------------------------------------------
+
+
+def _lookup_page(
+    request: Request,
+    form: LookupForm,
+    problems: Problems | None = None,
+    *,
+    status_code: int = 200,
+    results: list[dict[str, Any]] | None = None,
+    cancelled: dict[str, Any] | None = None,
+) -> Response:
+    return render(
+        request,
+        "visitor/my.html",
+        {
+            "form": form,
+            "problems": problems or {},
+            "problem_keys": forms.first_problem_keys(
+                problems or {}, ["form", "phone", "id_type", "id_number"]
+            ),
+            "id_types": ID_TYPES,
+            "results": results,
+            "cancelled": cancelled,
+        },
+        status_code=status_code,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.get("/my")
+def my_bookings(request: Request) -> Response:
+    return _lookup_page(request, LookupForm())
+
+
+@router.post("/my", dependencies=[Depends(guard_lookup)])
+def find_my_bookings(
+    request: Request,
+    session: DbSession,
+    csrf_token: Text = "",
+    phone: Text = "",
+    id_type: Text = "resident_id",
+    id_number: Text = "",
+) -> Response:
+    csrf.check(request, csrf_token)
+    form = LookupForm(phone=phone, id_type=id_type, id_number=id_number)
+    try:
+        found = booking_service.lookup(session, forms.build_lookup(form))
+    except DomainError as error:
+        if error.code not in ("validation_error", "invalid_phone", "invalid_id_number"):
+            raise
+        return _lookup_page(
+            request, form, forms.lookup_problems(error, form), status_code=error.status
+        )
+    browser = request.cookies.get(csrf.COOKIE, "")
+    now = clock.now()
+    results = []
+    for booking in found:
+        context = _booking_context(session, booking)
+        if context["cancellable"] and not context["is_team"]:
+            context["grant"] = grants.issue(booking.reference, browser, now)
+        results.append(context)
+    # What was typed is not shown again: the results stand in for the form.
+    return _lookup_page(request, LookupForm(id_type=form.id_type), results=results)
+
+
+@router.post("/my/cancel")
+def cancel_found_booking(
+    request: Request,
+    session: DbSession,
+    csrf_token: Text = "",
+    reference: Text = "",
+    grant: Text = "",
+) -> Response:
+    csrf.check(request, csrf_token)
+    browser = request.cookies.get(csrf.COOKIE)
+    if not grants.verify(grant, reference, browser, clock.now()):
+        return _lookup_page(
+            request,
+            LookupForm(),
+            {"form": Msg("为保护您的信息，查询结果只在15分钟内有效。请重新查询后再取消。")},
+            status_code=403,
+        )
+    try:
+        booking = booking_service.cancel_proven(session, reference)
+    except (CannotCancel, NotFound):
+        session.rollback()
+        return _lookup_page(request, LookupForm(), {"form": CANNOT_CANCEL}, status_code=409)
+    return _lookup_page(request, LookupForm(), cancelled=_booking_context(session, booking))

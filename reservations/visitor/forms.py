@@ -1,0 +1,307 @@
+"""The booking and lookup forms: from posted fields to the service's requests, and from the
+service's errors to messages next to the fields the visitor can fix.
+
+Every rule stays in ``reservations.booking``: the form only checks the phone and each
+document through the same functions the service uses, earlier, so that all of a form's
+mistakes show at once instead of one per attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from pydantic import ValidationError
+
+from reservations.booking import identities
+from reservations.booking.errors import InvalidIdNumber, InvalidPhone
+from reservations.booking.schemas import BookingRequest, LookupRequest
+from reservations.errors import DomainError, ValidationFailed
+from reservations.rules.errors import BookingWindow
+from reservations.rules.schema import Rules
+from reservations.visitor.calendar import explain
+from reservations.visitor.text import DateText, ErrorText, Msg
+
+RESIDENT_ID = "resident_id"
+ID_TYPE_VALUES = ("resident_id", "passport", "hk_macau_permit", "taiwan_permit")
+
+# The field a message belongs to: "slot", "visitors", "name-0", "id_type-0", "id_number-0",
+# "phone", "email", "consent", "sensitive_consent", "guardian_consent"; "form" for the rest.
+Problems = dict[str, Msg | ErrorText]
+
+
+@dataclass
+class VisitorRow:
+    name: str = ""
+    id_type: str = RESIDENT_ID
+    id_number: str = ""
+
+    def is_blank(self) -> bool:
+        return not self.name.strip() and not self.id_number.strip()
+
+
+@dataclass
+class BookingForm:
+    slot_id: str = ""
+    rows: list[VisitorRow] = field(default_factory=lambda: [VisitorRow()])
+    phone: str = ""
+    email: str = ""
+    consent: bool = False
+    sensitive_consent: bool = False
+    guardian_consent: bool = False
+    form_key: str = ""
+
+    @classmethod
+    def from_fields(
+        cls,
+        *,
+        slot_id: str,
+        names: Sequence[str],
+        id_types: Sequence[str],
+        id_numbers: Sequence[str],
+        phone: str,
+        email: str,
+        consent: bool,
+        sensitive_consent: bool,
+        guardian_consent: bool,
+        form_key: str,
+        max_rows: int,
+    ) -> BookingForm:
+        count = min(max(len(names), len(id_numbers), 1), max_rows)
+        rows = [
+            VisitorRow(
+                name=_at(names, index),
+                id_type=_at(id_types, index) or RESIDENT_ID,
+                id_number=_at(id_numbers, index),
+            )
+            for index in range(count)
+        ]
+        return cls(
+            slot_id=slot_id,
+            rows=rows,
+            phone=phone,
+            email=email,
+            consent=consent,
+            sensitive_consent=sensitive_consent,
+            guardian_consent=guardian_consent,
+            form_key=form_key,
+        )
+
+    def filled_rows(self) -> list[int]:
+        """Indexes of the rows the visitor wrote in (blank companion rows are ignored)."""
+        return [index for index, row in enumerate(self.rows) if not row.is_blank()]
+
+
+def _at(values: Sequence[str], index: int) -> str:
+    return values[index] if index < len(values) else ""
+
+
+def build_request(form: BookingForm, day: date, language: str, today: date) -> BookingRequest:
+    """The service's request, or ``ValidationFailed`` whose ``details.problems`` hold every
+    mistake found in the form (field → message)."""
+    filled = form.filled_rows()
+    problems: Problems = {}
+    request: BookingRequest | None = None
+    try:
+        request = BookingRequest.model_validate(
+            {
+                "date": day,
+                "slot_id": form.slot_id,
+                "phone": form.phone,
+                "email": form.email.strip() or None,
+                "consent": form.consent,
+                "sensitive_consent": form.sensitive_consent,
+                "guardian_consent": form.guardian_consent,
+                "language": language,
+                "visitors": [
+                    {
+                        "name": form.rows[index].name,
+                        "id_type": form.rows[index].id_type,
+                        "id_number": form.rows[index].id_number,
+                    }
+                    for index in filled
+                ],
+            }
+        )
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=False, include_context=False):
+            path = [str(part) for part in error["loc"]]
+            _add(problems, *_validation_problem(path, str(error["type"]), filled))
+    if "phone" not in problems:
+        try:
+            identities.phone(form.phone)
+        except InvalidPhone:
+            problems["phone"] = PHONE_INVALID
+    for index in filled:
+        row = form.rows[index]
+        key = f"id_number-{index}"
+        if key in problems or f"id_type-{index}" in problems or not row.id_number.strip():
+            continue
+        try:
+            identities.document(row.id_type, row.id_number, today)
+        except InvalidIdNumber:
+            problems[key] = id_number_invalid(row.id_type)
+    if problems or request is None:
+        raise ValidationFailed({"problems": problems})
+    return request
+
+
+def _add(problems: Problems, key: str, message: Msg) -> None:
+    problems.setdefault(key, message)
+
+
+PHONE_INVALID = Msg("请填写11位中国大陆手机号码，例如 138 0013 8000。")
+
+
+def id_number_invalid(id_type: str) -> Msg:
+    if id_type == "passport":
+        return Msg("护照号码格式有误，请按证件上的号码填写（字母和数字）。")
+    if id_type == "hk_macau_permit":
+        return Msg("港澳通行证号码有误：应为H或M开头，后跟8位（或10位）数字。")
+    if id_type == "taiwan_permit":
+        return Msg("台湾通行证号码有误：应为8位（或10位）数字。")
+    return Msg("身份证号码有误：应为18位，最后一位可能是X，请逐位核对。")
+
+
+def _validation_problem(path: list[str], kind: str, filled: list[int]) -> tuple[str, Msg]:
+    too_short = kind in ("missing", "string_too_short")
+    if path and path[0] == "visitors":
+        if len(path) >= 3 and path[1].isdigit() and int(path[1]) < len(filled):
+            row = filled[int(path[1])]
+            part = path[2]
+            if part == "name":
+                message = Msg("请填写姓名。") if too_short else Msg("姓名最多60个字。")
+                return f"name-{row}", message
+            if part == "id_type":
+                return f"id_type-{row}", Msg("请选择证件类型。")
+            if part == "id_number":
+                if too_short:
+                    return f"id_number-{row}", Msg("请填写证件号码。")
+                return f"id_number-{row}", Msg("证件号码过长，请核对。")
+        if kind == "too_short":
+            return "visitors", Msg("请至少填写一位参观者。")
+        return "visitors", Msg("请核对参观者信息。")
+    head = path[0] if path else ""
+    if head == "phone":
+        return "phone", Msg("请填写手机号码。") if too_short else PHONE_INVALID
+    if head == "email":
+        return "email", Msg("电子邮箱格式不正确，请核对；不需要提醒可以留空。")
+    if head == "slot_id":
+        return "slot", Msg("请选择参观时段。")
+    return "form", Msg("提交的内容有误，请检查后重试。")
+
+
+def problems_for(error: DomainError, form: BookingForm, rules: Rules, day: date) -> Problems:
+    """Where on the booking form the service's refusal belongs, in plain words."""
+    details = error.details
+    code = error.code
+    if isinstance(error, ValidationFailed) and isinstance(details.get("problems"), dict):
+        return dict(details["problems"])
+    if code == "validation_error":
+        problems: Problems = {}
+        filled = form.filled_rows()
+        for item in details.get("fields", []):
+            path = str(item.get("field", "")).split(".")
+            _add(problems, *_validation_problem(path, "invalid", filled))
+        return problems or {"form": Msg("提交的内容有误，请检查后重试。")}
+    if code == "invalid_phone":
+        return {"phone": PHONE_INVALID}
+    if code == "invalid_id_number":
+        return {"visitors": Msg("有证件号码无效，请核对证件类型和号码。")}
+    if code == "consent_required":
+        if details.get("consent") == "guardian":
+            return {"guardian_consent": GUARDIAN_REQUIRED}
+        problems = {}
+        if not form.consent:
+            problems["consent"] = Msg("请阅读并同意《个人信息处理规则》，否则无法预约。")
+        if not form.sensitive_consent:
+            problems["sensitive_consent"] = Msg(
+                "实名预约须处理证件号码（敏感个人信息），请勾选单独同意。"
+            )
+        return problems or {"consent": Msg("请阅读并同意个人信息处理规则。")}
+    if code == "too_many_visitors":
+        return {
+            "visitors": Msg(
+                "每笔预约最多%(max)s人；人数更多时请分开预约，或使用团体预约。",
+                max=details.get("max", rules.individual.max_visitors_per_booking),
+            )
+        }
+    if code == "minor_without_guardian":
+        return {
+            "visitors": Msg(
+                "未满14周岁的儿童须与一位成年人（18周岁及以上）在同一预约中参观，"
+                "请把同行的成年人加入本次预约。"
+            )
+        }
+    if code == "duplicate_visitor":
+        if details.get("within_request"):
+            return {"visitors": Msg("同一证件在本次预约中填写了两次，请删除重复的参观者。")}
+        return {
+            "visitors": Msg(
+                "有参观者当天已有预约，每人每天只能预约一次。可在“我的预约”中查看或取消原预约。"
+            )
+        }
+    if code == "visitor_banned":
+        until = details.get("until")
+        if isinstance(until, str):
+            return {
+                "visitors": Msg(
+                    "有参观者因多次预约后未到馆，%(until)s前暂停预约。",
+                    until=DateText(date.fromisoformat(until), "long"),
+                )
+            }
+        return {"visitors": Msg("有参观者因多次预约后未到馆，暂停预约。")}
+    if code == "sold_out":
+        return {"slot": Msg("这个时段刚刚约满，请选择其他时段或其他日期。")}
+    if isinstance(error, BookingWindow):
+        reason = explain(error.reason, day, rules) or Msg("这一天暂不可预约。")
+        return {"slot": Msg("%(reason)s请选择其他日期。", reason=reason)}
+    return {"form": ErrorText(error)}
+
+
+GUARDIAN_REQUIRED = Msg("预约中有未满14周岁的儿童，须由其父母或其他监护人勾选同意。")
+
+
+# --- my bookings ---------------------------------------------------------------------------
+
+
+@dataclass
+class LookupForm:
+    phone: str = ""
+    id_type: str = RESIDENT_ID
+    id_number: str = ""
+
+
+def build_lookup(form: LookupForm) -> LookupRequest:
+    try:
+        return LookupRequest.model_validate(
+            {"phone": form.phone, "id_type": form.id_type, "id_number": form.id_number}
+        )
+    except ValidationError as exc:
+        problems: Problems = {}
+        for error in exc.errors(include_url=False, include_input=False, include_context=False):
+            head = str(error["loc"][0]) if error["loc"] else ""
+            if head == "phone":
+                _add(problems, "phone", Msg("请填写预约时留的手机号码。"))
+            elif head == "id_type":
+                _add(problems, "id_type", Msg("请选择证件类型。"))
+            elif head == "id_number":
+                _add(problems, "id_number", Msg("请填写预约时登记的证件号码。"))
+        raise ValidationFailed({"problems": problems}) from None
+
+
+def lookup_problems(error: DomainError, form: LookupForm) -> Problems:
+    if isinstance(error, ValidationFailed) and isinstance(error.details.get("problems"), dict):
+        return dict(error.details["problems"])
+    if error.code == "invalid_phone":
+        return {"phone": PHONE_INVALID}
+    if error.code == "invalid_id_number":
+        return {"id_number": id_number_invalid(form.id_type)}
+    return {"form": ErrorText(error)}
+
+
+def first_problem_keys(problems: Problems, order: Iterable[str]) -> list[str]:
+    """The problems' fields in the order the form shows them (for the error summary)."""
+    ordered = [key for key in order if key in problems]
+    return ordered + [key for key in problems if key not in ordered]

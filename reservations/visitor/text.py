@@ -1,0 +1,163 @@
+"""Words the visitor pages put together in Python: translated when shown, because the
+page's language is known only while a template renders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import ClassVar
+
+from babel.dates import format_date
+from markupsafe import Markup, escape
+
+from reservations.errors import DomainError
+from reservations.web import i18n
+
+_BABEL_LOCALES = {"zh": "zh_CN", "en": "en"}
+
+
+class Msg:
+    """A message in the source language (Chinese) with ``%(name)s`` placeholders, put into
+    the current language when it becomes text. Variables may be ``Msg`` themselves."""
+
+    __slots__ = ("msgid", "variables")
+
+    def __init__(self, msgid: str, **variables: object) -> None:
+        self.msgid = msgid
+        self.variables = variables
+
+    def __str__(self) -> str:
+        values = {name: str(value) for name, value in self.variables.items()}
+        return i18n.gettext(self.msgid, **values)
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+    def __repr__(self) -> str:
+        return f"Msg({self.msgid!r})"
+
+
+class ListText:
+    """Items joined as the reader's language lists them: ``周一、周二`` or ``Mon, Tue``."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Msg]) -> None:
+        self.items = items
+
+    def __str__(self) -> str:
+        separator = ", " if i18n.current_language.get() == "en" else "、"
+        return separator.join(str(item) for item in self.items)
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+class DateText:
+    """A date as the reader's language writes it."""
+
+    __slots__ = ("day", "style")
+
+    PATTERNS: ClassVar[dict[tuple[str, str], str]] = {
+        ("long", "zh"): "y年M月d日 EEEE",
+        ("long", "en"): "EEEE, d MMMM y",
+        ("short", "zh"): "M月d日 EEE",
+        ("short", "en"): "EEE d MMM",
+        ("day", "zh"): "M月d日",
+        ("day", "en"): "d MMM",
+        ("weekday", "zh"): "EEE",
+        ("weekday", "en"): "EEE",
+    }
+
+    def __init__(self, day: date, style: str = "short") -> None:
+        self.day = day
+        self.style = style
+
+    def __str__(self) -> str:
+        language = i18n.current_language.get()
+        language = language if language in _BABEL_LOCALES else "zh"
+        pattern = self.PATTERNS[(self.style, language)]
+        return str(format_date(self.day, pattern, locale=_BABEL_LOCALES[language]))
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+class MomentText:
+    """A date and a time of day, e.g. ``3月10日 周二 00:00``."""
+
+    __slots__ = ("moment",)
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __str__(self) -> str:
+        return f"{DateText(self.moment.date())} {self.moment:%H:%M}"
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+class ErrorText:
+    """A domain error's own message, in the reader's language."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: DomainError) -> None:
+        self.error = error
+
+    def __str__(self) -> str:
+        return self.error.message(i18n.current_language.get())
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
+ID_TYPES: tuple[tuple[str, Msg], ...] = (
+    ("resident_id", Msg("身份证（含港澳台居住证）")),
+    ("passport", Msg("护照")),
+    ("hk_macau_permit", Msg("港澳居民来往内地通行证（回乡证）")),
+    ("taiwan_permit", Msg("台湾居民来往大陆通行证（台胞证）")),
+)
+ID_TYPE_NAMES = dict(ID_TYPES)
+
+BOOKING_STATUS = {
+    "pending": Msg("等待审核"),
+    "confirmed": Msg("已确认"),
+    "cancelled": Msg("已取消"),
+    "rejected": Msg("未通过审核"),
+    "checked_in": Msg("已入馆"),
+    "no_show": Msg("预约后未到馆"),
+    "expired": Msg("已过期"),
+}
+# The badge colour of each status (see app.css).
+BOOKING_TONE = {
+    "pending": "warn",
+    "confirmed": "ok",
+    "cancelled": "bad",
+    "rejected": "bad",
+    "checked_in": "ok",
+    "no_show": "bad",
+    "expired": "bad",
+}
+
+
+def booking_status(status: str) -> Msg:
+    return BOOKING_STATUS.get(status, Msg("未知状态"))
+
+
+def ticket_status(status: str, used: bool) -> Msg:
+    if status != "valid":
+        return Msg("已作废")
+    return Msg("已使用") if used else Msg("有效")
+
+
+@contextmanager
+def speaking(language: str) -> Iterator[None]:
+    """Turn ``Msg`` into text in ``language`` outside a template (downloads, headers)."""
+    token = i18n.current_language.set(language)
+    try:
+        yield
+    finally:
+        i18n.current_language.reset(token)
