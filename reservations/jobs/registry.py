@@ -1,0 +1,121 @@
+"""The jobs: what each one does and when it is due.
+
+Every job is idempotent: it acts on everything that is due at the moment it runs, not only
+on its own occurrence's day, so a missed or failed run is made good by the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from reservations import clock, db
+from reservations.gate import service as gate_service
+from reservations.gate.models import OccupancyCounter
+from reservations.jobs import noshows, retention
+from reservations.jobs.locks import serialize
+from reservations.notifications import reminders
+from reservations.rules import service as rules_service
+from reservations.rules.schema import Rules
+from reservations.settings import get_settings
+from reservations.teams import service as teams_service
+
+JobResult = dict[str, Any]
+
+# Days before the closing day whose counters still say people are inside are emptied too
+# (the service was down at their closing time).
+_OCCUPANCY_LOOKBACK_DAYS = 14
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    name: str
+    # Chinese; the pages translate them (templates/locale/en/jobs.po).
+    title: str
+    summary: str
+    run: Callable[[], JobResult]
+    # The time of day of its daily occurrence, in the museum's zone.
+    time_of_day: Callable[[Rules], str]
+    # How late a missed occurrence may still run; None: as soon as a scheduler is back.
+    catch_up: timedelta | None = None
+
+
+def _mark_no_shows() -> JobResult:
+    with db.transaction() as session:
+        return noshows.mark(session, rules_service.current(session))
+
+
+def _reset_occupancy() -> JobResult:
+    with db.transaction() as session:
+        serialize(session, "reset-occupancy")
+        rules = rules_service.current(session)
+        day = noshows.last_closed_day(rules, clock.now())
+        earlier = select(OccupancyCounter.day).where(  # type: ignore[call-overload]
+            OccupancyCounter.day < day,
+            OccupancyCounter.day >= day - timedelta(days=_OCCUPANCY_LOOKBACK_DAYS),
+            OccupancyCounter.inside > 0,
+        )
+        days = [*sorted(session.connection().execute(earlier).scalars()), day]
+        totals: JobResult = {"day": day.isoformat(), "days_closed": len(days)}
+        for closing in days:
+            for key, count in gate_service.close_day(session, closing).items():
+                totals[key] = totals.get(key, 0) + count
+        return totals
+
+
+def _expire_team_requests() -> JobResult:
+    with db.transaction() as session:
+        serialize(session, "expire-team-requests")
+        return {"expired": teams_service.expire_pending(session)}
+
+
+def _closing_time(rules: Rules) -> str:
+    return rules.hours.closes
+
+
+JOBS: dict[str, Job] = {
+    job.name: job
+    for job in (
+        Job(
+            name=noshows.NAME,
+            title="标记未到馆",
+            summary="闭馆后，将当天未入馆的有效预约标记为未到馆，记录失约并按规则暂停预约资格。",
+            run=_mark_no_shows,
+            time_of_day=_closing_time,
+        ),
+        Job(
+            name="reset-occupancy",
+            title="闭馆清零在馆人数",
+            summary="闭馆时所有人均已离馆：在馆人数归零，仍在馆的票记为已离馆。",
+            run=_reset_occupancy,
+            time_of_day=_closing_time,
+        ),
+        Job(
+            name=retention.NAME,
+            title="清除过期个人信息",
+            summary="参观日超过保存期限的预约，删除姓名、证件号码、手机号码和邮箱，仅保留匿名统计。",
+            run=retention.run,
+            time_of_day=lambda _rules: get_settings().purge_time,
+        ),
+        Job(
+            name=reminders.NAME,
+            title="发送参观提醒",
+            summary="参观前一天，通过邮件（未留邮箱的通过短信）提醒预约的参观者。",
+            run=reminders.send_due,
+            time_of_day=lambda _rules: get_settings().reminder_time,
+            # Nobody wants a reminder in the middle of the night.
+            catch_up=timedelta(hours=3),
+        ),
+        Job(
+            name="expire-team-requests",
+            title="过期未审核团队申请",
+            summary="参观日开始仍未审核的团队预约申请作过期处理，名额退回。",
+            run=_expire_team_requests,
+            time_of_day=lambda _rules: teams_service.REVIEW_CLOSES_AT,
+        ),
+    )
+}
