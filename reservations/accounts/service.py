@@ -149,3 +149,56 @@ def revoke(session: Session, token: str) -> None:
     session.connection().execute(
         delete(AccessToken).where(col(AccessToken.token_hash) == _token_hash(token))
     )
+
+
+# --- administering accounts (the admin console records each action in the audit trail) ---
+
+
+def list_users(session: Session) -> list[User]:
+    # "admin" sorts before "staff": admins first, then by name.
+    return list(session.exec(select(User).order_by(col(User.role), col(User.username))))
+
+
+def find_user(session: Session, username: str, *, lock: bool = False) -> User | None:
+    statement = select(User).where(User.username == username)
+    if lock:
+        statement = statement.with_for_update()
+    return session.exec(statement).first()
+
+
+def active_admin_count(session: Session) -> int:
+    from reservations.accounts.models import ADMIN
+
+    statement = select(User.id).where(User.role == ADMIN, col(User.disabled).is_(False))
+    return len(list(session.exec(statement)))
+
+
+def revoke_all(session: Session, user: User) -> None:
+    """End every token and page session of ``user`` at once."""
+    session.connection().execute(delete(AccessToken).where(col(AccessToken.user_id) == user.id))
+
+
+def set_disabled(session: Session, user: User, disabled: bool) -> bool:
+    """Disable or enable; a disabled user's tokens are gone, not merely refused. True if changed."""
+    if user.disabled == disabled:
+        return False
+    user.disabled = disabled
+    session.add(user)
+    session.flush()
+    if disabled:
+        revoke_all(session, user)
+    return True
+
+
+def reset_password(session: Session, user: User, password: str) -> None:
+    """Set a new password, lift any lockout and sign the user out everywhere."""
+    check_password_strength(password)
+    user.password_hash = _hasher.hash(password)
+    user.password_changed_at = clock.now()
+    user.failed_logins = 0
+    user.locked_until = None
+    session.add(user)
+    session.flush()
+    # Tokens issued in the same instant as the change would pass the password_changed_at
+    # check in resolve(); deleting them leaves no doubt.
+    revoke_all(session, user)

@@ -1,15 +1,30 @@
-from datetime import datetime
+"""``/admin``: the audit trail, accounts, reports and the day's bookings as CSV."""
+
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from reservations.accounts import service as accounts
+from reservations import clock
+from reservations.accounts.models import User
 from reservations.accounts.router import AdminUser
-from reservations.admin import audit
-from reservations.http import DbSession
+from reservations.accounts.service import list_users
+from reservations.admin import audit, export, stats, users
+from reservations.admin.models import AuditEntry
+from reservations.http import DbSession, Language
 
 router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+# --- audit trail -------------------------------------------------------------------------
+
+
+class ChangeOut(BaseModel):
+    path: str
+    before: Any
+    after: Any
 
 
 class AuditEntryOut(BaseModel):
@@ -20,28 +35,65 @@ class AuditEntryOut(BaseModel):
     target: str
     before: Any
     after: Any
+    changes: list[ChangeOut]
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> "AuditEntryOut":
+        assert entry.id is not None
+        return cls(
+            id=entry.id,
+            at=entry.at.astimezone(clock.zone()),
+            actor=entry.actor,
+            action=entry.action,
+            target=entry.target,
+            before=entry.before,
+            after=entry.after,
+            changes=[ChangeOut(**c.as_dict()) for c in audit.changes(entry.before, entry.after)],
+        )
 
 
 class AuditOut(BaseModel):
     entries: list[AuditEntryOut]
 
 
-@router.get("/audit", response_model=AuditOut)
+@router.get(
+    "/audit",
+    response_model=AuditOut,
+    summary="Admin actions, newest first; append-only (no way to change or remove one)",
+)
 def read_audit(
-    session: DbSession, _: AdminUser, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    session: DbSession,
+    _: AdminUser,
+    limit: Annotated[int, Query(ge=1, le=audit.MAX_PAGE)] = 100,
+    actor: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[
+        str | None, Query(max_length=64, description="e.g. rules.update; day.override")
+    ] = None,
+    target: Annotated[str | None, Query(max_length=200)] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, description="only entries older than this id (paging)")
+    ] = None,
 ) -> AuditOut:
-    return AuditOut(
-        entries=[
-            AuditEntryOut.model_validate(e, from_attributes=True)
-            for e in audit.recent(session, limit)
-        ]
+    entries = audit.recent(
+        session, limit, actor=actor, action=action, target=target, before_id=before_id
     )
+    return AuditOut(entries=[AuditEntryOut.of(entry) for entry in entries])
+
+
+# --- accounts ----------------------------------------------------------------------------
+
+Username = Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
+Password = Annotated[str, Field(min_length=1, max_length=256)]
 
 
 class NewUser(BaseModel):
-    username: Annotated[str, Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
-    password: Annotated[str, Field(min_length=1, max_length=256)]
+    username: Username
+    password: Password
     role: Literal["staff", "admin"]
+
+
+class PasswordReset(BaseModel):
+    password: Password
 
 
 class UserOut(BaseModel):
@@ -49,18 +101,120 @@ class UserOut(BaseModel):
     username: str
     role: str
     disabled: bool
+    locked: bool
     created_at: datetime
+    password_changed_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> "UserOut":
+        assert user.id is not None
+        zone = clock.zone()
+        return cls(
+            id=user.id,
+            username=user.username,
+            role=user.role,
+            disabled=user.disabled,
+            locked=user.locked_until is not None and user.locked_until > clock.now(),
+            created_at=user.created_at.astimezone(zone),
+            password_changed_at=user.password_changed_at.astimezone(zone),
+        )
+
+
+class UsersOut(BaseModel):
+    users: list[UserOut]
+
+
+@router.get("/users", response_model=UsersOut)
+def read_users(session: DbSession, _: AdminUser) -> UsersOut:
+    return UsersOut(users=[UserOut.of(user) for user in list_users(session)])
 
 
 @router.post("/users", status_code=201, response_model=UserOut)
 def create_user(body: NewUser, session: DbSession, admin: AdminUser) -> UserOut:
-    user = accounts.create_user(session, body.username, body.password, body.role)
-    audit.record(
-        session,
-        actor=admin.username,
-        action="user.create",
-        target=body.username,
-        before=None,
-        after={"username": body.username, "role": body.role},
+    user = users.create(session, body.username, body.password, body.role, admin.username)
+    return UserOut.of(user)
+
+
+@router.post(
+    "/users/{username}/disable",
+    response_model=UserOut,
+    summary="Disable an account; its tokens and sessions stop working at once",
+)
+def disable_user(username: str, session: DbSession, admin: AdminUser) -> UserOut:
+    return UserOut.of(users.disable(session, username, admin.username))
+
+
+@router.post("/users/{username}/enable", response_model=UserOut)
+def enable_user(username: str, session: DbSession, admin: AdminUser) -> UserOut:
+    return UserOut.of(users.enable(session, username, admin.username))
+
+
+@router.post(
+    "/users/{username}/reset-password",
+    response_model=UserOut,
+    summary="Set a new password; lifts a lockout and ends the account's sessions",
+)
+def reset_password(
+    username: str, body: PasswordReset, session: DbSession, admin: AdminUser
+) -> UserOut:
+    return UserOut.of(users.reset_password(session, username, body.password, admin.username))
+
+
+# --- reports -----------------------------------------------------------------------------
+
+
+class DayStatsOut(BaseModel):
+    date: date
+    individual_booked: int
+    team_booked: int
+    checked_in: int
+    no_shows: int
+    cancelled: int
+
+
+class StatsOut(BaseModel):
+    days: list[DayStatsOut]
+
+
+@router.get(
+    "/stats",
+    response_model=StatsOut,
+    summary="People per visit day: booked per channel, checked in, no-shows, cancelled",
+)
+def read_stats(
+    session: DbSession,
+    _: AdminUser,
+    start: Annotated[date, Query()],
+    end: Annotated[date, Query(description=f"at most {stats.MAX_DAYS} days after start")],
+) -> StatsOut:
+    return StatsOut(
+        days=[DayStatsOut.model_validate(day.as_dict()) for day in stats.daily(session, start, end)]
     )
-    return UserOut.model_validate(user, from_attributes=True)
+
+
+@router.get(
+    "/bookings.csv",
+    summary="A day's bookings as CSV for Excel (UTF-8 with BOM, masked personal data)",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def bookings_csv(
+    session: DbSession,
+    admin: AdminUser,
+    language: Language,
+    day: Annotated[date, Query(alias="date")],
+) -> Response:
+    return export_response(session, admin.username, day, language)
+
+
+def export_response(session: DbSession, actor: str, day: date, language: str) -> Response:
+    """Shared by the API and the console's download link."""
+    body = export.export_day(session, day, actor, language)
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.filename(day)}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -46,7 +46,7 @@ from reservations.booking.views import cancellable_until, render, render_one, re
 from reservations.errors import NotFound, field_error
 from reservations.privacy.vault import get_vault
 from reservations.rules import service as rules_service
-from reservations.rules.schema import Rules, Slot, minutes_of
+from reservations.rules.schema import Rules, Slot
 from reservations.tickets import service as tickets
 from reservations.tickets.models import UNUSED, VALID, Ticket
 from reservations.tickets.signing import get_keyring
@@ -373,13 +373,14 @@ def availability(session: Session, start: date, end: date) -> AvailabilityOut:
     overrides = rules_service.overrides_between(session, start, end)
     booked = capacity.booked_between(session, start, end)
     days = []
-    day = start
-    while day <= end:
+    # Counting offsets, never stepping past ``end``: the last representable date has no
+    # successor.
+    for offset in range((end - start).days + 1):
+        day = start + timedelta(days=offset)
         override = overrides.get(day)
         individual = rules_service.plan_day(rules, override, INDIVIDUAL, day, now)
         team = rules_service.plan_day(rules, override, "team", day, now)
         days.append(_day_availability(rules, individual, team, booked, override_note(override)))
-        day += timedelta(days=1)
     return AvailabilityOut(days=days)
 
 
@@ -474,18 +475,3 @@ def released_at(rules: Rules, day: date, channel: str = INDIVIDUAL) -> datetime:
     settings = rules.channel(channel)
     return clock.localize(day - timedelta(days=settings.max_days_ahead), settings.release_time)
 
-
-def entry_window(rules: Rules, slot_start: str, slot_end: str) -> tuple[str, str]:
-    """From when until when the gate admits a ticket of this slot, as ``HH:MM``: from
-    ``gate.entry_opens_minutes_before`` the start to ``entry_closes_minutes_after_end``
-    after the end, never after the last entry."""
-    opens = minutes_of(slot_start) - rules.gate.entry_opens_minutes_before
-    closes = min(
-        minutes_of(slot_end) + rules.gate.entry_closes_minutes_after_end,
-        minutes_of(rules.hours.last_entry),
-    )
-    return _hhmm(max(opens, 0)), _hhmm(max(closes, opens, 0))
-
-
-def _hhmm(minutes: int) -> str:
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"

@@ -1,36 +1,108 @@
+"""``/admin/rules`` and ``/admin/days``: the rules in force and per-date overrides."""
+
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Body, Header, Path, Query, Response
+from pydantic import BaseModel
 
 from reservations.accounts.router import AdminUser
-from reservations.errors import NotFound
+from reservations.admin import audit
+from reservations.errors import NotFound, field_error
 from reservations.http import DbSession
 from reservations.rules import service
+from reservations.rules.models import DayOverride
+from reservations.rules.projection import project
 
 router = APIRouter(prefix="/admin", tags=["admin: rules"])
 
-
-@router.get("/rules")
-def get_rules(session: DbSession, _: AdminUser) -> dict[str, Any]:
-    return service.to_document(service.current(session))
+MAX_OVERRIDE_LIST_DAYS = 366
+DateInPath = Annotated[date, Path(alias="date", description="YYYY-MM-DD, the museum's date")]
 
 
-@router.patch("/rules")
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _expected_version(if_match: str | None) -> int | None:
+    """``If-Match: "12"`` (the ETag of GET /admin/rules) guards against lost updates."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    tag = if_match.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise field_error("If-Match", "expected the ETag of GET /admin/rules")
+    return int(tag)
+
+
+@router.get("/rules", summary="The rules in force (ETag: their version)")
+def get_rules(session: DbSession, _: AdminUser, response: Response) -> dict[str, Any]:
+    rules = service.current(session)
+    response.headers["ETag"] = _etag(service.version(session))
+    return service.to_document(rules)
+
+
+RulesPatch = Annotated[
+    dict[str, Any],
+    Body(
+        description="Any subset of the rules; objects merge key by key, a list (slots) "
+        "replaces the whole list. The result is validated whole.",
+        examples=[{"occupancy": {"instantaneous_limit": 500}}],
+    ),
+]
+
+
+@router.patch("/rules", summary="Change some rules; invalid values change nothing")
 def patch_rules(
-    session: DbSession, admin: AdminUser, patch: Annotated[dict[str, Any], Body()]
+    session: DbSession,
+    admin: AdminUser,
+    patch: RulesPatch,
+    response: Response,
+    if_match: Annotated[str | None, Header(alias="If-Match", max_length=40)] = None,
 ) -> dict[str, Any]:
-    return service.to_document(service.update(session, patch, admin.username))
+    rules = service.update(session, patch, admin.username, _expected_version(if_match))
+    response.headers["ETag"] = _etag(service.version(session))
+    return service.to_document(rules)
 
 
-class DayOverrideIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RulesPreviewOut(BaseModel):
+    rules: dict[str, Any]
+    changes: list[dict[str, Any]]
+    projection: dict[str, Any]
+    warnings: list[dict[str, Any]]
 
-    closed: bool | None = None
-    individual_quota: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
-    team_quota: Annotated[int, Field(ge=0, le=1_000_000)] | None = None
-    note: Annotated[str, Field(max_length=500)] | None = None
+
+def projection_warnings(peak: dict[str, Any]) -> list[dict[str, Any]]:
+    if not peak["exceeds_limit"]:
+        return []
+    return [
+        {
+            "code": "projected_peak_above_limit",
+            "peak": peak["peak"],
+            "instantaneous_limit": peak["instantaneous_limit"],
+            "from": peak["peak_start"],
+            "until": peak["peak_end"],
+        }
+    ]
+
+
+@router.post(
+    "/rules/preview",
+    response_model=RulesPreviewOut,
+    summary="What a PATCH would make, with the projected peak occupancy; saves nothing",
+)
+def preview_rules(session: DbSession, _: AdminUser, patch: RulesPatch) -> RulesPreviewOut:
+    current = service.current(session)
+    proposed = service.merged(current, patch)
+    peak = project(proposed).as_dict()
+    return RulesPreviewOut(
+        rules=service.to_document(proposed),
+        changes=[
+            change.as_dict()
+            for change in audit.changes(service.to_document(current), service.to_document(proposed))
+        ],
+        projection=peak,
+        warnings=projection_warnings(peak),
+    )
 
 
 class DayOverrideOut(BaseModel):
@@ -41,24 +113,57 @@ class DayOverrideOut(BaseModel):
     note: str | None
     updated_by: str
 
+    @classmethod
+    def of(cls, override: DayOverride) -> "DayOverrideOut":
+        return cls(
+            date=override.day,
+            closed=override.closed,
+            individual_quota=override.individual_quota,
+            team_quota=override.team_quota,
+            note=override.note,
+            updated_by=override.updated_by,
+        )
 
-@router.put("/days/{day}", response_model=DayOverrideOut)
-def put_day(day: date, body: DayOverrideIn, session: DbSession, admin: AdminUser) -> DayOverrideOut:
-    override = service.put_override(
-        session, day, body.model_dump(exclude_unset=True), admin.username
-    )
-    return DayOverrideOut(date=override.day, **override.model_dump(exclude={"day", "updated_at"}))
+
+class DayOverridesOut(BaseModel):
+    days: list[DayOverrideOut]
 
 
-@router.get("/days/{day}", response_model=DayOverrideOut)
-def get_day(day: date, session: DbSession, _: AdminUser) -> DayOverrideOut:
+@router.get("/days", response_model=DayOverridesOut, summary="The overrides between two dates")
+def list_days(
+    session: DbSession,
+    _: AdminUser,
+    start: Annotated[date, Query()],
+    end: Annotated[date, Query()],
+) -> DayOverridesOut:
+    if end < start:
+        raise field_error("end", "must not be before start")
+    if (end - start).days >= MAX_OVERRIDE_LIST_DAYS:
+        raise field_error("end", f"at most {MAX_OVERRIDE_LIST_DAYS} days per call")
+    overrides = service.overrides_between(session, start, end)
+    return DayOverridesOut(days=[DayOverrideOut.of(overrides[day]) for day in sorted(overrides)])
+
+
+@router.put(
+    "/days/{date}",
+    response_model=DayOverrideOut,
+    summary="Set the date's override to exactly this (fields left out follow the rules)",
+)
+def put_day(
+    day: DateInPath, body: service.DayOverrideChange, session: DbSession, admin: AdminUser
+) -> DayOverrideOut:
+    return DayOverrideOut.of(service.put_override(session, day, body, admin.username))
+
+
+@router.get("/days/{date}", response_model=DayOverrideOut)
+def get_day(day: DateInPath, session: DbSession, _: AdminUser) -> DayOverrideOut:
     override = service.get_override(session, day)
     if override is None:
         raise NotFound()
-    return DayOverrideOut(date=override.day, **override.model_dump(exclude={"day", "updated_at"}))
+    return DayOverrideOut.of(override)
 
 
-@router.delete("/days/{day}", status_code=204)
-def delete_day(day: date, session: DbSession, admin: AdminUser) -> None:
+@router.delete("/days/{date}", status_code=204, summary="Remove the override: the rules apply")
+def delete_day(day: DateInPath, session: DbSession, admin: AdminUser) -> None:
     if not service.delete_override(session, day, admin.username):
         raise NotFound()

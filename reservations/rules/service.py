@@ -8,16 +8,18 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from reservations import clock
 from reservations.admin import audit
-from reservations.rules.errors import BookingWindow, InvalidRules
+from reservations.errors import Conflict, field_error
+from reservations.rules.errors import BookingWindow, InvalidRules, RulesChanged
 from reservations.rules.models import DayOverride, RulesDocument
-from reservations.rules.schema import WEEKDAYS, Rules, minutes_of
+from reservations.rules.schema import WEEKDAYS, NonNegative, Rules, minutes_of
 
 # Reasons a day cannot be booked (``details.reason`` in the contract).
 PAST = "past"
@@ -40,12 +42,32 @@ def parse(document: dict[str, Any]) -> Rules:
         raise InvalidRules(validation_details(exc)) from None
 
 
-def validation_details(exc: ValidationError) -> dict[str, Any]:
-    """Pydantic's complaints without the submitted values (they may be personal data)."""
+def validation_details(exc: ValidationError, prefix: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Pydantic's complaints without the submitted values (they may be personal data).
+
+    Each problem names the field (``individual.daily_quota``, ``slots.2.start``), says what
+    is wrong in English, and carries a stable ``type`` with harmless ``context`` (limits,
+    slot ids) from which the console words it in the reader's language.
+    """
     problems = []
-    for error in exc.errors(include_url=False, include_input=False, include_context=False):
-        location = ".".join(str(part) for part in error["loc"])
-        problems.append({"field": location, "problem": error["msg"]})
+    for error in exc.errors(include_url=False, include_input=False):
+        context = {
+            key: value
+            for key, value in (error.get("ctx") or {}).items()
+            if isinstance(value, str | int | float) and not isinstance(value, bool)
+        }
+        location = [*prefix, *(str(part) for part in error["loc"])]
+        blamed = context.pop("field", None)
+        if isinstance(blamed, str):
+            location.append(blamed)
+        problems.append(
+            {
+                "field": ".".join(location) or "body",
+                "problem": error["msg"],
+                "type": error["type"],
+                "context": context,
+            }
+        )
     return {"fields": problems}
 
 
@@ -92,7 +114,16 @@ def forget_cached_rules() -> None:
         _cache = None
 
 
+def version(session: Session) -> int:
+    """The version of the rules in force; it grows by one with every change."""
+    found = session.exec(select(RulesDocument.version).where(RulesDocument.id == 1)).first()
+    if found is None:
+        raise RuntimeError("rules were not seeded; run migrations and start the service")
+    return found
+
+
 def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Objects merge key by key; anything else, lists of slots included, is replaced whole."""
     merged = dict(base)
     for key, value in patch.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
@@ -102,12 +133,29 @@ def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def update(session: Session, patch: dict[str, Any], actor: str) -> Rules:
-    """Apply a partial change; the whole result is validated or nothing changes."""
+def merged(current_rules: Rules, patch: object) -> Rules:
+    """The rules ``patch`` would make, validated whole; raises InvalidRules."""
+    if not isinstance(patch, dict):
+        raise InvalidRules(
+            {"fields": [{"field": "body", "problem": "must be a JSON object", "type": "dict_type"}]}
+        )
+    return parse(deep_merge(to_document(current_rules), patch))
+
+
+def update(
+    session: Session, patch: object, actor: str, expected_version: int | None = None
+) -> Rules:
+    """Apply a partial change; the whole result is validated or nothing changes.
+
+    ``expected_version`` (the version the change was prepared against) refuses to overwrite
+    a change somebody else saved in between.
+    """
     row = session.get(RulesDocument, 1, with_for_update=True)
     assert row is not None
+    if expected_version is not None and expected_version != row.version:
+        raise RulesChanged({"version": row.version})
     before = dict(row.document)
-    rules = parse(deep_merge(before, patch))
+    rules = merged(Rules.model_validate(before), patch)
     after = to_document(rules)
     if after != before:
         row.document = after
@@ -136,7 +184,20 @@ def overrides_between(session: Session, start: date, end: date) -> dict[date, Da
     return {override.day: override for override in session.exec(statement)}
 
 
-def _override_document(override: DayOverride | None) -> dict[str, Any] | None:
+class DayOverrideChange(BaseModel):
+    """What an admin sets for one date; a field left out follows the weekly rules."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    closed: StrictBool | None = None
+    individual_quota: NonNegative | None = None
+    team_quota: NonNegative | None = None
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = Field(
+        default=None
+    )
+
+
+def override_document(override: DayOverride | None) -> dict[str, Any] | None:
     if override is None:
         return None
     return {
@@ -147,39 +208,61 @@ def _override_document(override: DayOverride | None) -> dict[str, Any] | None:
     }
 
 
-def put_override(session: Session, day: date, changes: dict[str, Any], actor: str) -> DayOverride:
-    override = session.get(DayOverride, day)
-    before = _override_document(override)
+def _not_in_the_past(day: date) -> None:
+    # Past days are history: reports and no-show strikes must keep meaning what they meant.
+    if day < clock.today():
+        raise field_error("date", "must not be in the past")
+
+
+def put_override(session: Session, day: date, change: DayOverrideChange, actor: str) -> DayOverride:
+    """Set the date's override to exactly ``change`` (what it leaves out follows the rules).
+
+    Lowering a quota below what is already booked cancels nobody: it only stops new bookings.
+    """
+    _not_in_the_past(day)
+    override = session.get(DayOverride, day, with_for_update=True)
+    before = override_document(override)
     if override is None:
         override = DayOverride(day=day, updated_at=clock.now(), updated_by=actor)
-    for field in ("closed", "individual_quota", "team_quota", "note"):
-        if field in changes:
-            setattr(override, field, changes[field])
-    override.updated_at = clock.now()
-    override.updated_by = actor
-    session.add(override)
-    audit.record(
-        session,
-        actor=actor,
-        action="day.override",
-        target=day.isoformat(),
-        before=before,
-        after=_override_document(override),
-    )
+    override.closed = change.closed
+    override.individual_quota = change.individual_quota
+    override.team_quota = change.team_quota
+    override.note = change.note or None
+    after = override_document(override)
+    if after != before:
+        override.updated_at = clock.now()
+        override.updated_by = actor
+        try:
+            with session.begin_nested():
+                session.add(override)
+                session.flush()
+        except IntegrityError:
+            # Another admin created this date's override in the same instant (PostgreSQL;
+            # SQLite writers queue): theirs stands, this one may be sent again.
+            raise Conflict({"date": day.isoformat()}) from None
+        audit.record(
+            session,
+            actor=actor,
+            action="day.override",
+            target=day.isoformat(),
+            before=before,
+            after=after,
+        )
     session.flush()
     return override
 
 
 def delete_override(session: Session, day: date, actor: str) -> bool:
-    override = session.get(DayOverride, day)
+    override = session.get(DayOverride, day, with_for_update=True)
     if override is None:
         return False
+    _not_in_the_past(day)
     audit.record(
         session,
         actor=actor,
         action="day.override.delete",
         target=day.isoformat(),
-        before=_override_document(override),
+        before=override_document(override),
         after=None,
     )
     session.delete(override)
@@ -201,7 +284,8 @@ class DayPlan:
     slot_capacities: dict[str, int]
 
 
-def _is_closed(rules: Rules, override: DayOverride | None, channel: str, day: date) -> bool:
+def is_closed(rules: Rules, override: DayOverride | None, channel: str, day: date) -> bool:
+    """Whether the museum receives nobody of ``channel`` that day (override first)."""
     if override is not None and override.closed is not None:
         return override.closed
     weekday = WEEKDAYS[day.weekday()]
@@ -227,7 +311,7 @@ def window_reason(
         return PAST
     if day < settings.opens_on:
         return CHANNEL_NOT_OPEN
-    if _is_closed(rules, override, channel, day):
+    if is_closed(rules, override, channel, day):
         return CLOSED
     if day < today + timedelta(days=settings.min_days_ahead):
         return TOO_SOON

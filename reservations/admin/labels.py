@@ -1,0 +1,68 @@
+"""Names the console shows for codes stored in the database, in the source language.
+
+Each is marked with ``N_`` so the catalog check finds it; templates translate them at
+render time (``{{ _(label) }}``), and the export translates them in the caller's language.
+"""
+
+from __future__ import annotations
+
+
+def N_(text: str) -> str:
+    """Mark ``text`` for translation without translating it here."""
+    return text
+
+
+STATUSES = {
+    "pending": N_("待审核"),
+    "confirmed": N_("已确认"),
+    "cancelled": N_("已取消"),
+    "rejected": N_("未通过"),
+    "checked_in": N_("已入馆"),
+    "no_show": N_("未到馆"),
+    "expired": N_("已过期"),
+}
+
+CHANNELS = {"individual": N_("个人"), "team": N_("团队")}
+
+VISITOR_ROLES = {"visitor": N_("参观者"), "leader": N_("领队"), "member": N_("团员")}
+
+ID_TYPES = {
+    "resident_id": N_("居民身份证"),
+    "passport": N_("护照"),
+    "hk_macau_permit": N_("港澳居民来往内地通行证"),
+    "taiwan_permit": N_("台湾居民来往大陆通行证"),
+}
+
+ROLES = {"staff": N_("工作人员"), "admin": N_("管理员")}
+
+ACTIONS = {
+    "rules.update": N_("修改规则"),
+    "day.override": N_("设置日期例外"),
+    "day.override.delete": N_("取消日期例外"),
+    "user.create": N_("账户创建"),
+    "user.disable": N_("停用账户"),
+    "user.enable": N_("启用账户"),
+    "user.reset_password": N_("密码重置"),
+    "bookings.export": N_("导出预约名单"),
+}
+
+WEEKDAY_NAMES = {
+    "monday": N_("星期一"),
+    "tuesday": N_("星期二"),
+    "wednesday": N_("星期三"),
+    "thursday": N_("星期四"),
+    "friday": N_("星期五"),
+    "saturday": N_("星期六"),
+    "sunday": N_("星期日"),
+}
+
+WEEKDAY_SHORT = (N_("一"), N_("二"), N_("三"), N_("四"), N_("五"), N_("六"), N_("日"))
+
+REASONS = {
+    "past": N_("已过去"),
+    "too_soon": N_("未到提前预约期"),
+    "not_released": N_("尚未放票"),
+    "closed": N_("闭馆"),
+    "channel_not_open": N_("渠道未开通"),
+    "sold_out": N_("已约满"),
+}

@@ -1,0 +1,45 @@
+"""Every text of the console has its English, with the same placeholders."""
+
+from __future__ import annotations
+
+import re
+
+from babel.messages.pofile import read_po
+
+from reservations.web import i18n
+from tests.conftest import REPO
+
+_QUOTED = r'\(\s*"((?:[^"\\]|\\.)+)"'
+
+
+def console_messages() -> set[str]:
+    found: set[str] = set()
+    for path in (REPO / "templates" / "admin").glob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        found |= set(re.findall(r"_" + _QUOTED, text))
+        found |= set(re.findall(r"_\(\s*'((?:[^'\\]|\\.)+)'", text))
+    for path in (REPO / "reservations" / "admin").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        found |= set(re.findall(r"N_" + _QUOTED, text))
+        found |= set(re.findall(r"translate" + _QUOTED, text))
+    return found
+
+
+def test_every_console_message_has_its_english() -> None:
+    messages = console_messages()
+    assert len(messages) > 250  # the extraction itself works
+    english = i18n.catalogs()["en"]
+    missing = sorted(message for message in messages if message not in english)
+    assert missing == []
+
+
+def test_translations_keep_their_placeholders() -> None:
+    with (REPO / "templates" / "locale" / "en" / "admin.po").open("rb") as handle:
+        catalog = read_po(handle)
+    for message in catalog:
+        if not message.id:
+            continue
+        assert isinstance(message.id, str) and isinstance(message.string, str)
+        wanted = sorted(re.findall(r"%\(\w+\)s", message.id))
+        assert sorted(re.findall(r"%\(\w+\)s", message.string)) == wanted, message.id
+        assert message.string.strip(), message.id
