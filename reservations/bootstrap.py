@@ -54,7 +54,19 @@ def configure_clock() -> None:
     clock.configure(settings.timezone, fake)
 
 
+def configure_logging() -> None:
+    """Send the service's own logs somewhere in every process (uvicorn only sets up its own
+    loggers). Log records never carry personal data: see reservations.http."""
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(
+            level=get_settings().log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        )
+
+
 def prepare_worker() -> None:
+    configure_logging()
     if os.environ.get(WORKER_ENV) == "1":
         configure_clock()
         get_vault()

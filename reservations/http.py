@@ -76,6 +76,14 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
         await anyio.to_thread.run_sync(db.finish, session, None, limiter=_finishing_threads)
 
 
+def undo_refused(session: Session, error: DomainError) -> None:
+    """A page that answers a refused form with the form again (rather than raising) undoes
+    what the service did before refusing (a day's places taken before the slot turned out
+    full), unless the refusal is itself a change to keep."""
+    if not error.keeps_changes:
+        session.rollback()
+
+
 # The commit happens before the response is sent, so a client never receives a success
 # for a transaction that then failed to commit.
 DbSession = Annotated[Session, Depends(db_session)]

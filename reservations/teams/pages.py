@@ -19,7 +19,7 @@ from reservations.booking import idempotency
 from reservations.booking import service as booking_service
 from reservations.booking.models import PENDING, TEAM
 from reservations.errors import DomainError, NotFound
-from reservations.http import DbSession, Language
+from reservations.http import DbSession, Language, undo_refused
 from reservations.protection.guard import guard_booking, guard_lookup
 from reservations.rules import service as rules_service
 from reservations.teams import forms, service
@@ -184,7 +184,7 @@ def submit_request(
     try:
         reference = _create_once(session, body, language, request_key)
     except DomainError as exc:
-        _undo(session, exc)
+        undo_refused(session, exc)
         position = forms.member_position(exc)
         field_message = _("第%(n)s位成员的信息有误", n=position) if position else None
         return _form_page(
@@ -216,14 +216,6 @@ def _create_once(
     # Only the reference: the page never shows the manage token.
     idempotency.store(session, _PAGE_SCOPE, request_key, 201, {"reference": reference})
     return reference
-
-
-def _undo(session: Session, error: DomainError) -> None:
-    """A page answers a refused request itself, so it must roll back what the service did
-    before refusing (a day counter taken before the slot turned out full), unless the
-    refusal is itself a change to keep."""
-    if not error.keeps_changes:
-        session.rollback()
 
 
 def _hand_page_key(request: Request, response: Response, reference: str) -> None:
@@ -333,7 +325,7 @@ def cancel_request(
     try:
         service.cancel_by_leader(session, booking)
     except DomainError as exc:
-        _undo(session, exc)
+        undo_refused(session, exc)
         view = service.describe(session, [booking])[0]
         return _status_page(
             request,
@@ -422,7 +414,7 @@ def approve_request(
     try:
         service.approve(session, reference, principal.username)
     except DomainError as exc:
-        _undo(session, exc)
+        undo_refused(session, exc)
         return _queue_page(
             request,
             session,
@@ -451,7 +443,7 @@ def reject_request(
     try:
         service.reject(session, reference, principal.username, reason)
     except DomainError as exc:
-        _undo(session, exc)
+        undo_refused(session, exc)
         message = (
             _("请填写驳回原因，领队会看到它。")
             if exc.code == "validation_error"

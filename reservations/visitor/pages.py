@@ -25,7 +25,7 @@ from reservations.booking.errors import CannotCancel
 from reservations.booking.schemas import BookingOut, BookingRequest
 from reservations.errors import DomainError, NotFound
 from reservations.gate import service as gate
-from reservations.http import DbSession, language_of
+from reservations.http import DbSession, language_of, undo_refused
 from reservations.protection.guard import guard_booking, guard_lookup
 from reservations.rules import service as rules_service
 from reservations.visitor import calendar, forms, grants, ics
@@ -196,7 +196,7 @@ def submit_booking(
         if not _fixable_on_form(error):
             raise
         # Nothing of a refused booking may be kept (a place taken before a later check).
-        session.rollback()
+        undo_refused(session, error)
         problems = forms.problems_for(error, form, rules, day)
         return _booking_page(request, session, day, form, problems, status_code=error.status)
     return RedirectResponse(
@@ -425,8 +425,8 @@ def cancel_with_link(
     csrf.check(request, csrf_token)
     try:
         booking = booking_service.cancel(session, reference, token)
-    except CannotCancel:
-        session.rollback()
+    except CannotCancel as error:
+        undo_refused(session, error)
         current = booking_service.read(session, reference, token)
         return _manage_page(
             request,
@@ -531,7 +531,7 @@ def cancel_found_booking(
         )
     try:
         booking = booking_service.cancel_proven(session, reference)
-    except (CannotCancel, NotFound):
-        session.rollback()
+    except (CannotCancel, NotFound) as error:
+        undo_refused(session, error)
         return _lookup_page(request, LookupForm(), {"form": CANNOT_CANCEL}, status_code=409)
     return _lookup_page(request, LookupForm(), cancelled=_booking_context(session, booking))

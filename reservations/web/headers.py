@@ -1,5 +1,9 @@
 """Security headers on every response, and a strict content security policy: the pages
-load nothing from elsewhere and run no inline script or style."""
+load nothing from elsewhere and run no inline script or style.
+
+API answers carry personal data (masked, but still a visitor's), so they are not stored
+by browsers or proxies unless an endpoint says otherwise; over HTTPS, browsers are told
+to keep to HTTPS."""
 
 from __future__ import annotations
 
@@ -29,7 +33,11 @@ _HEADERS = [
     (b"referrer-policy", b"same-origin"),
     (b"permissions-policy", b"camera=(self), microphone=(), geolocation=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"x-permitted-cross-domain-policies", b"none"),
 ]
+_NO_STORE = (b"cache-control", b"no-store")
+_HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
 class SecurityHeaders:
@@ -41,10 +49,16 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        wanted = list(_HEADERS)
+        if scope.get("path", "").startswith("/api/"):
+            wanted.append(_NO_STORE)
+        if scope.get("scheme") == "https":
+            wanted.append(_HSTS)
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(name, value) for name, value in _HEADERS if name not in present]
+                extra = [(name, value) for name, value in wanted if name not in present]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 

@@ -42,6 +42,7 @@ def render(
 
     language = language_of(request)
     token = i18n.current_language.set(language)
+    area = i18n.current_area.set(template.split("/", 1)[0] if "/" in template else "")
     try:
         csrf = csrf_token_for(request)
         values = {
@@ -53,6 +54,7 @@ def render(
         }
         html = environment().get_template(template).render(values)
     finally:
+        i18n.current_area.reset(area)
         i18n.current_language.reset(token)
     response = HTMLResponse(html, status_code=status_code, headers=headers)
     csrf.attach(response)
