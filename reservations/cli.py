@@ -8,6 +8,8 @@ import os
 import sys
 
 from reservations.bootstrap import WORKER_ENV, prepare
+from reservations.jobs.commands import add_job_commands
+from reservations.tickets.commands import add_key_commands
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -54,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply database migrations and seed the rules")
     migrate.set_defaults(handler=_migrate)
+    add_key_commands(commands)
+    add_job_commands(commands)
     return parser
 
 

@@ -1,3 +1,66 @@
+"""The gate API: scans, exit counts, live occupancy and the keys an offline scanner needs."""
+
 from fastapi import APIRouter
 
+from reservations.accounts.router import StaffUser
+from reservations.gate import service
+from reservations.gate.messages import verdict_message
+from reservations.gate.schemas import (
+    ExitsIn,
+    ExitsOut,
+    KeysOut,
+    OccupancyOut,
+    PublicKeyOut,
+    ScanIn,
+    ScanOut,
+)
+from reservations.http import DbSession, Language
+from reservations.tickets import signing
+
 router = APIRouter(tags=["gate"])
+
+
+@router.post("/gate/scan", response_model=ScanOut)
+def scan(body: ScanIn, session: DbSession, staff: StaffUser, language: Language) -> ScanOut:
+    """Admit (or check out) the holder of a scanned ticket. 200 whatever the verdict."""
+    outcome = service.scan(
+        session,
+        body.payload,
+        gate=body.gate,
+        actor=staff.username,
+        direction=body.direction,
+        headcount=body.headcount,
+    )
+    return ScanOut.of(outcome, verdict_message(outcome.verdict, language))
+
+
+@router.post("/gate/exits", response_model=ExitsOut)
+def exits(body: ExitsIn, session: DbSession, staff: StaffUser) -> ExitsOut:
+    """People counted out by an exit turnstile, without a ticket."""
+    occupancy = service.count_exits(session, gate=body.gate, count=body.count, actor=staff.username)
+    return ExitsOut(occupancy=OccupancyOut.of(occupancy))
+
+
+@router.get("/occupancy", response_model=OccupancyOut)
+def occupancy(session: DbSession) -> OccupancyOut:
+    return OccupancyOut.of(service.current_occupancy(session))
+
+
+@router.get("/gate/keys", response_model=KeysOut)
+def keys(_staff: StaffUser) -> KeysOut:
+    """Every public key that verifies a valid ticket, the signing one first."""
+    keyring = signing.get_keyring()
+    trusted = keyring.verifying_keys()
+    signing_kid = trusted[0].kid if trusted else None
+    return KeysOut(
+        format=signing.FORMAT,
+        keys=[
+            PublicKeyOut(
+                kid=key.kid,
+                public_key=key.public_key_b64,
+                created=key.created,
+                signing=key.kid == signing_kid,
+            )
+            for key in trusted
+        ],
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from functools import lru_cache
 
 import qrcode
 import qrcode.image.svg
@@ -20,12 +21,15 @@ def version(payload: str) -> int:
     return int(_code(payload).version)
 
 
+# A day's visitors open their tickets again and again; rendering is the costly part.
+@lru_cache(maxsize=512)
 def png(payload: str) -> bytes:
     buffer = io.BytesIO()
     _code(payload).make_image().save(buffer, format="PNG")
     return buffer.getvalue()
 
 
+@lru_cache(maxsize=512)
 def svg(payload: str) -> bytes:
     image = _code(payload).make_image(image_factory=qrcode.image.svg.SvgPathImage)
     buffer = io.BytesIO()

@@ -1,4 +1,6 @@
-from fastapi import APIRouter
+import hashlib
+
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from reservations.errors import NotFound
@@ -7,24 +9,42 @@ from reservations.tickets import qr, service
 
 router = APIRouter(tags=["tickets"])
 
-# A ticket's QR never changes once issued, so browsers and proxies may keep it.
-_CACHE = "public, max-age=86400, immutable"
+# A ticket's QR never changes once issued, so the visitor's browser may keep it; it admits
+# its holder, so shared caches may not.
+_CACHE = "private, max-age=86400, immutable"
 
 
 def _payload(session: DbSession, ticket_id: str) -> str:
-    ticket = service.get(session, ticket_id.upper())
+    ticket = service.get(session, ticket_id.strip().upper())
     if ticket is None:
         raise NotFound()
     return ticket.qr_payload
 
 
-@router.get("/tickets/{ticket_id}/qr.png", response_class=Response)
-def qr_png(ticket_id: str, session: DbSession) -> Response:
-    png = qr.png(_payload(session, ticket_id))
-    return Response(png, media_type="image/png", headers={"Cache-Control": _CACHE})
+def _image(request: Request, payload: str, kind: str) -> Response:
+    # The image follows from the token alone: its hash is a strong validator.
+    etag = '"' + hashlib.sha256(f"{kind}:{payload}".encode()).hexdigest()[:32] + '"'
+    headers = {"Cache-Control": _CACHE, "ETag": etag}
+    media_type = "image/png" if kind == "png" else "image/svg+xml"
+    if etag in {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers=headers)
+    body = qr.png(payload) if kind == "png" else qr.svg(payload)
+    return Response(body, media_type=media_type, headers=headers)
 
 
-@router.get("/tickets/{ticket_id}/qr.svg", response_class=Response)
-def qr_svg(ticket_id: str, session: DbSession) -> Response:
-    svg = qr.svg(_payload(session, ticket_id))
-    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": _CACHE})
+@router.get(
+    "/tickets/{ticket_id}/qr.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def qr_png(ticket_id: str, request: Request, session: DbSession) -> Response:
+    return _image(request, _payload(session, ticket_id), "png")
+
+
+@router.get(
+    "/tickets/{ticket_id}/qr.svg",
+    response_class=Response,
+    responses={200: {"content": {"image/svg+xml": {}}}},
+)
+def qr_svg(ticket_id: str, request: Request, session: DbSession) -> Response:
+    return _image(request, _payload(session, ticket_id), "svg")

@@ -1,0 +1,28 @@
+"""Verdicts in words, in the request's language (English from ``locale/en/gate.po``)."""
+
+from __future__ import annotations
+
+from reservations.gate import service
+from reservations.web import i18n
+
+_VERDICTS = {
+    service.ADMITTED: "准许入馆",
+    service.INVALID: "无效票码：无法识别或非本馆签发",
+    service.CANCELLED_TICKET: "预约已取消",
+    service.WRONG_DATE: "不是今天的门票",
+    service.TOO_EARLY: "未到入场时间",
+    service.TOO_LATE: "已过入场时间",
+    service.ALREADY_USED: "门票已使用",
+    service.CAPACITY_FULL: "馆内人数已达上限，请稍候",
+    service.NOT_APPROVED: "团队预约未通过审核",
+    service.CHECKED_OUT: "已离馆",
+    service.NOT_INSIDE: "该票当前不在馆内",
+}
+
+
+def verdict_message(verdict: str, language: str) -> str:
+    token = i18n.current_language.set(language)
+    try:
+        return i18n.gettext(_VERDICTS.get(verdict, verdict))
+    finally:
+        i18n.current_language.reset(token)

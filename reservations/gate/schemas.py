@@ -1,0 +1,129 @@
+"""Request and response shapes of the gate API (``POST /gate/scan`` and friends)."""
+
+from __future__ import annotations
+
+from datetime import date as Date
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from reservations.booking.schemas import MaskedPerson, SlotOut
+from reservations.gate.service import MAX_PAYLOAD_LENGTH, Occupancy, ScanOutcome
+
+# A gate's name as staff and turnstiles call it: printable, no control characters.
+GateName = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScanIn(_Request):
+    payload: Annotated[str, StringConstraints(max_length=MAX_PAYLOAD_LENGTH)]
+    gate: GateName
+    direction: Literal["in", "out"] = "in"
+    # Team tickets: admit fewer people than the party (1 ≤ headcount ≤ party size).
+    headcount: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+class ExitsIn(_Request):
+    gate: GateName
+    count: Annotated[int, Field(ge=1, le=10_000)]
+
+
+class OccupancyOut(BaseModel):
+    inside: int
+    limit: int
+    entered_today: int
+    exited_today: int
+
+    @classmethod
+    def of(cls, occupancy: Occupancy) -> OccupancyOut:
+        return cls(
+            inside=occupancy.inside,
+            limit=occupancy.limit,
+            entered_today=occupancy.entered_today,
+            exited_today=occupancy.exited_today,
+        )
+
+
+class ScannedTicketOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    ticket_id: str
+    day: Date = Field(serialization_alias="date")
+    slot: SlotOut
+    party_size: int
+    visitor: MaskedPerson
+    channel: str
+    organization: str | None
+    # unused, inside or left, after this scan
+    state: str
+    admitted_count: int
+    entered_at: datetime | None
+    entered_gate: str | None
+
+
+class ScanOut(BaseModel):
+    admitted: bool
+    reason: str | None
+    # The verdict in the request's language, for a screen or a turnstile's display.
+    message: str
+    direction: str
+    # People let in (or checked out) by this scan.
+    people: int
+    ticket: ScannedTicketOut | None
+    occupancy: OccupancyOut
+
+    @classmethod
+    def of(cls, outcome: ScanOutcome, message: str) -> ScanOut:
+        ticket = outcome.ticket
+        return cls(
+            admitted=outcome.admitted,
+            reason=outcome.reason,
+            message=message,
+            direction=outcome.direction,
+            people=outcome.people,
+            ticket=None
+            if ticket is None
+            else ScannedTicketOut(
+                ticket_id=ticket.ticket_id,
+                day=ticket.day,
+                slot=SlotOut(id=ticket.slot_id, start=ticket.slot_start, end=ticket.slot_end),
+                party_size=ticket.party_size,
+                visitor=MaskedPerson(name=ticket.name_masked, id_masked=ticket.id_masked),
+                channel=ticket.channel,
+                organization=ticket.organization,
+                state=ticket.state,
+                admitted_count=ticket.admitted_count,
+                entered_at=ticket.entered_at,
+                entered_gate=ticket.entered_gate,
+            ),
+            occupancy=OccupancyOut.of(outcome.occupancy),
+        )
+
+
+class ExitsOut(BaseModel):
+    occupancy: OccupancyOut
+
+
+class PublicKeyOut(BaseModel):
+    kid: str
+    alg: Literal["Ed25519"] = "Ed25519"
+    # The raw 32-byte Ed25519 public key, base64.
+    public_key: str
+    created: str
+    # True for the key that signs new tickets; the others only verify.
+    signing: bool
+
+
+class KeysOut(BaseModel):
+    # The token format these keys verify (see reservations.tickets.signing).
+    format: str
+    keys: list[PublicKeyOut]

@@ -1,0 +1,628 @@
+"""The entrance: each ticket admits once, and never more people inside than the live limit.
+
+Both guarantees come from the database, not from Python reading and then writing:
+
+* a ticket is admitted by a conditional ``UPDATE ... WHERE use_state = 'unused'``, so two
+  gates scanning one ticket at the same moment admit it once;
+* people are counted in by a conditional upsert on the day's occupancy row that only
+  applies while ``inside + n`` stays within the limit, so twenty people scanned at once
+  against five free places admit exactly five.
+
+The booking, ticket and occupancy changes of one admission run inside a savepoint: if any
+of them does not apply, none does, and the ticket stays unused. The scan itself is
+recorded in every case.
+
+Rows are always locked in the same order (booking, then ticket, then the occupancy row)
+and the hot occupancy row last, so it is held for as short a time as possible and
+concurrent scans, cancellations and the closing job never deadlock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, and_, bindparam, case, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col
+
+from reservations import clock
+from reservations.booking.models import (
+    CANCELLED,
+    CHECKED_IN,
+    CONFIRMED,
+    EXPIRED,
+    PENDING,
+    REJECTED,
+    Booking,
+    Visitor,
+)
+from reservations.dbtypes import UTCDateTime
+from reservations.errors import field_error
+from reservations.gate.models import GateScan, OccupancyCounter
+from reservations.rules import service as rules_service
+from reservations.rules.schema import Rules
+from reservations.tickets.models import INSIDE, LEFT, UNUSED, VALID, VOID, Ticket
+from reservations.tickets.signing import InvalidToken, get_keyring
+
+IN = "in"
+OUT = "out"
+
+# Verdicts: ``ADMITTED`` and the contract's reasons for entries; two more for check-outs.
+ADMITTED = "admitted"
+INVALID = "invalid"
+CANCELLED_TICKET = "cancelled"
+WRONG_DATE = "wrong_date"
+TOO_EARLY = "too_early"
+TOO_LATE = "too_late"
+ALREADY_USED = "already_used"
+CAPACITY_FULL = "capacity_full"
+NOT_APPROVED = "not_approved"
+CHECKED_OUT = "checked_out"
+NOT_INSIDE = "not_inside"
+# What an exit turnstile's count is recorded as (it carries no ticket).
+EXIT_COUNT = "exit_count"
+
+ENTRY_REASONS = (
+    INVALID,
+    CANCELLED_TICKET,
+    WRONG_DATE,
+    TOO_EARLY,
+    TOO_LATE,
+    ALREADY_USED,
+    CAPACITY_FULL,
+    NOT_APPROVED,
+)
+
+MAX_PAYLOAD_LENGTH = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Occupancy:
+    """People inside the building now, against the live limit, for one day."""
+
+    inside: int
+    limit: int
+    entered_today: int
+    exited_today: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedTicket:
+    """What the gate shows about a ticket: masked, for the real-name check."""
+
+    ticket_id: str
+    day: date
+    slot_id: str
+    slot_start: str
+    slot_end: str
+    party_size: int
+    channel: str
+    organization: str | None
+    name_masked: str | None
+    id_masked: str | None
+    state: str
+    admitted_count: int
+    entered_at: datetime | None
+    entered_gate: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOutcome:
+    admitted: bool
+    reason: str | None
+    direction: str
+    # People let in (or checked out) by this scan.
+    people: int
+    ticket: ScannedTicket | None
+    occupancy: Occupancy
+
+    @property
+    def verdict(self) -> str:
+        if self.direction == OUT:
+            return CHECKED_OUT if self.reason is None else self.reason
+        return ADMITTED if self.admitted else (self.reason or INVALID)
+
+
+# --- occupancy ---------------------------------------------------------------------------
+
+_COUNTER = OccupancyCounter.__table__  # type: ignore[attr-defined]
+_TICKET = Ticket.__table__  # type: ignore[attr-defined]
+_BOOKING = Booking.__table__  # type: ignore[attr-defined]
+_SCAN = GateScan.__table__  # type: ignore[attr-defined]
+
+
+def _limit(rules: Rules) -> int:
+    return rules.occupancy.instantaneous_limit
+
+
+# The scan path's statements are built once, with bound parameters: building SQLAlchemy
+# expressions anew on every scan would cost more than running them.
+_READ_OCCUPANCY = select(_COUNTER.c.inside, _COUNTER.c.entered, _COUNTER.c.exited).where(
+    _COUNTER.c.day == bindparam("o_day")
+)
+_PEOPLE = bindparam("o_people", type_=Integer)
+_COUNTED_OUT = case((_COUNTER.c.inside >= _PEOPLE, _PEOPLE), else_=_COUNTER.c.inside)
+# Both SET expressions see the old ``inside``, so ``exited`` grows by exactly what
+# ``inside`` shrinks: inside = entered - exited, and never below zero.
+_COUNT_OUT = (
+    update(_COUNTER)
+    .where(_COUNTER.c.day == bindparam("o_day"))
+    .values(inside=_COUNTER.c.inside - _COUNTED_OUT, exited=_COUNTER.c.exited + _COUNTED_OUT)
+    .returning(_COUNTER.c.inside, _COUNTER.c.entered, _COUNTER.c.exited)
+)
+_count_in_statements: dict[str, Any] = {}
+
+
+def _count_in_statement(dialect: str) -> Any:
+    """The conditional upsert that counts people in while ``inside + n <= limit``."""
+    statement = _count_in_statements.get(dialect)
+    if statement is None:
+        insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert_for(_COUNTER)
+            .values(day=bindparam("o_day"), inside=_PEOPLE, entered=_PEOPLE, exited=0)
+            .on_conflict_do_update(
+                index_elements=["day"],
+                set_={
+                    "inside": _COUNTER.c.inside + _PEOPLE,
+                    "entered": _COUNTER.c.entered + _PEOPLE,
+                },
+                where=(_COUNTER.c.inside + _PEOPLE) <= bindparam("o_limit", type_=Integer),
+            )
+            .returning(_COUNTER.c.inside, _COUNTER.c.entered, _COUNTER.c.exited)
+        )
+        _count_in_statements[dialect] = statement
+    return statement
+
+
+def _occupancy(row: Any, limit: int) -> Occupancy:
+    if row is None:  # nobody was counted in that day
+        return Occupancy(inside=0, limit=limit, entered_today=0, exited_today=0)
+    return Occupancy(inside=row[0], limit=limit, entered_today=row[1], exited_today=row[2])
+
+
+def _occupancy_on(session: Session, day: date, limit: int) -> Occupancy:
+    row = session.connection().execute(_READ_OCCUPANCY, {"o_day": day}).first()
+    return _occupancy(row, limit)
+
+
+def current_occupancy(session: Session) -> Occupancy:
+    """People inside today, the live limit, and how many came and went today."""
+    return _occupancy_on(session, clock.today(), _limit(rules_service.current(session)))
+
+
+def _count_in(session: Session, day: date, people: int, limit: int) -> Occupancy | None:
+    """Count ``people`` in unless that would pass ``limit``: one conditional upsert."""
+    if people > limit:
+        return None
+    statement = _count_in_statement(session.get_bind().dialect.name)
+    parameters = {"o_day": day, "o_people": people, "o_limit": limit}
+    # RETURNING rather than rowcount: drivers disagree on rowcount for upserts.
+    row = session.connection().execute(statement, parameters).first()
+    return None if row is None else _occupancy(row, limit)
+
+
+def _count_out(session: Session, day: date, people: int, limit: int) -> Occupancy:
+    """Count ``people`` out of ``day``, never below zero."""
+    row = session.connection().execute(_COUNT_OUT, {"o_day": day, "o_people": people}).first()
+    return _occupancy(row, limit)
+
+
+def count_exits(session: Session, *, gate: str, count: int, actor: str) -> Occupancy:
+    """People counted out by an exit turnstile, without a ticket."""
+    now = clock.now()
+    limit = _limit(rules_service.current(session))
+    occupancy = _count_out(session, now.date(), count, limit)
+    _record(
+        session,
+        at=now,
+        ticket_id=None,
+        gate=gate,
+        actor=actor,
+        direction=OUT,
+        verdict=EXIT_COUNT,
+        people=count,
+    )
+    return occupancy
+
+
+def close_day(session: Session, day: date) -> dict[str, int]:
+    """Everybody is out at closing time, whatever the counters say.
+
+    Tickets still inside become ``left`` and the day's ``inside`` drops to zero, those
+    people counted as exited. Running it again changes nothing.
+    """
+    now = clock.now()
+    # Tickets before the occupancy row: the order every scan locks them in.
+    left = (
+        session.connection()
+        .execute(
+            update(_TICKET)
+            .where(_TICKET.c.day == day, _TICKET.c.use_state == INSIDE)
+            .values(use_state=LEFT, exited_at=now)
+            .returning(_TICKET.c.id)
+        )
+        .all()
+    )
+    row = (
+        session.connection()
+        .execute(select(_COUNTER.c.inside).where(_COUNTER.c.day == day).with_for_update())
+        .first()
+    )
+    people = row[0] if row is not None else 0
+    if people > 0:
+        session.connection().execute(
+            update(_COUNTER)
+            .where(_COUNTER.c.day == day)
+            .values(inside=_COUNTER.c.inside - people, exited=_COUNTER.c.exited + people)
+        )
+    return {"people_counted_out": people, "tickets_checked_out": len(left)}
+
+
+# --- scanning ----------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x20\x7f]")
+
+
+def normalize_payload(raw: str) -> str:
+    """What a scanner typed, as the token that was printed.
+
+    Keyboard-wedge scanners type through the computer's input method: a Chinese IME turns
+    ``.`` into ``。`` and letters into full-width forms, and Caps Lock inverts the case of
+    every letter. Tokens use upper-case letters only in their signature, so a lower-case
+    signature means the case was inverted on the way.
+    """
+    text = unicodedata.normalize("NFKC", raw).replace("。", ".").replace("．", ".")
+    text = _CONTROL.sub("", text)
+    _, _, signature = text.rpartition(".")
+    if signature and signature.islower():
+        text = text.swapcase()
+    return text
+
+
+def entry_window(
+    rules: Rules, day: date, slot_start: str, slot_end: str
+) -> tuple[datetime, datetime]:
+    """From the slot's start minus the early margin until its end plus the late margin,
+    never after the day's last entry."""
+    opens = clock.localize(day, slot_start) - timedelta(
+        minutes=rules.gate.entry_opens_minutes_before
+    )
+    closes = clock.localize(day, slot_end) + timedelta(
+        minutes=rules.gate.entry_closes_minutes_after_end
+    )
+    return opens, min(closes, clock.localize(day, rules.hours.last_entry))
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    ticket: ScannedTicket
+    booking_id: int
+    booking_status: str
+    ticket_status: str
+    qr_payload: str
+
+
+_holder = aliased(Visitor)
+_leader = aliased(Visitor)
+
+
+_FIND_TICKET = (
+    select(
+        col(Ticket.id),
+        col(Ticket.day),
+        col(Ticket.slot_id),
+        col(Ticket.party_size),
+        col(Ticket.qr_payload),
+        col(Ticket.status),
+        col(Ticket.use_state),
+        col(Ticket.admitted_count),
+        col(Ticket.entered_at),
+        col(Ticket.entered_gate),
+        col(Booking.id),
+        col(Booking.status),
+        col(Booking.channel),
+        col(Booking.slot_start),
+        col(Booking.slot_end),
+        col(Booking.organization),
+        col(_holder.name_masked),
+        col(_holder.id_masked),
+        col(_leader.name_masked),
+        col(_leader.id_masked),
+    )
+    .join(Booking, col(Booking.id) == col(Ticket.booking_id))
+    .outerjoin(_holder, col(_holder.id) == col(Ticket.visitor_id))
+    .outerjoin(
+        _leader,
+        and_(
+            col(Ticket.visitor_id).is_(None),
+            col(_leader.booking_id) == col(Ticket.booking_id),
+            col(_leader.role) == "leader",
+        ),
+    )
+    .where(col(Ticket.id) == bindparam("t_id"))
+)
+
+
+def _find(session: Session, ticket_id: str) -> _Found | None:
+    """The ticket with its booking and the masked holder (a team's leader): one query."""
+    row = session.connection().execute(_FIND_TICKET, {"t_id": ticket_id}).first()
+    if row is None:
+        return None
+    (
+        found_id,
+        day,
+        slot_id,
+        party_size,
+        qr_payload,
+        ticket_status,
+        use_state,
+        admitted_count,
+        entered_at,
+        entered_gate,
+        booking_id,
+        booking_status,
+        channel,
+        slot_start,
+        slot_end,
+        organization,
+        holder_name,
+        holder_id,
+        leader_name,
+        leader_id,
+    ) = row
+    ticket = ScannedTicket(
+        ticket_id=found_id,
+        day=day,
+        slot_id=slot_id,
+        slot_start=slot_start,
+        slot_end=slot_end,
+        party_size=party_size,
+        channel=channel,
+        organization=organization,
+        name_masked=holder_name if holder_name is not None else leader_name,
+        id_masked=holder_id if holder_id is not None else leader_id,
+        state=use_state,
+        admitted_count=admitted_count,
+        entered_at=entered_at.astimezone(clock.zone()) if entered_at is not None else None,
+        entered_gate=entered_gate,
+    )
+    return _Found(ticket, booking_id, booking_status, ticket_status, qr_payload)
+
+
+def _refusal(found: _Found, rules: Rules, now: datetime) -> str | None:
+    """Why this ticket may not enter now, or None. Most telling reason first."""
+    ticket = found.ticket
+    if found.booking_status in (PENDING, REJECTED):
+        return NOT_APPROVED
+    if found.ticket_status == VOID or found.booking_status in (CANCELLED, EXPIRED):
+        return CANCELLED_TICKET
+    if ticket.state != UNUSED:
+        return ALREADY_USED
+    if ticket.day != now.date():
+        return WRONG_DATE
+    opens, closes = entry_window(rules, ticket.day, ticket.slot_start, ticket.slot_end)
+    if now < opens:
+        return TOO_EARLY
+    if now > closes or found.booking_status not in (CONFIRMED, CHECKED_IN):
+        # A booking already marked as a no-show is past its time.
+        return TOO_LATE
+    return None
+
+
+_RECORD_SCAN = insert(_SCAN)
+
+
+def _record(
+    session: Session,
+    *,
+    at: datetime,
+    ticket_id: str | None,
+    gate: str,
+    actor: str,
+    direction: str,
+    verdict: str,
+    people: int,
+) -> None:
+    session.connection().execute(
+        _RECORD_SCAN,
+        {
+            "at": at,
+            "ticket_id": ticket_id,
+            "gate": gate,
+            "actor": actor,
+            "direction": direction,
+            "verdict": verdict,
+            "people": people,
+        },
+    )
+
+
+# Locks the booking row first (the order cancellations lock in) and fails if the booking
+# stopped being active since it was read.
+_CHECK_IN_BOOKING = (
+    update(_BOOKING)
+    .where(
+        _BOOKING.c.id == bindparam("b_id"),
+        or_(_BOOKING.c.status == CONFIRMED, _BOOKING.c.status == CHECKED_IN),
+    )
+    .values(status=CHECKED_IN, updated_at=bindparam("b_now", type_=UTCDateTime()))
+    .returning(_BOOKING.c.id)
+)
+# The single entry: only an unused, valid ticket changes, whoever else scans it.
+_ENTER_TICKET = (
+    update(_TICKET)
+    .where(
+        _TICKET.c.id == bindparam("t_id"),
+        _TICKET.c.status == VALID,
+        _TICKET.c.use_state == UNUSED,
+    )
+    .values(
+        use_state=INSIDE,
+        admitted_count=bindparam("t_people", type_=Integer),
+        entered_at=bindparam("t_now", type_=UTCDateTime()),
+        entered_gate=bindparam("t_gate"),
+    )
+    .returning(_TICKET.c.id)
+)
+_LEAVE_TICKET = (
+    update(_TICKET)
+    .where(_TICKET.c.id == bindparam("t_id"), _TICKET.c.use_state == INSIDE)
+    .values(use_state=LEFT, exited_at=bindparam("t_now", type_=UTCDateTime()))
+    .returning(_TICKET.c.admitted_count)
+)
+
+
+def _admit(
+    session: Session, found: _Found, people: int, gate: str, actor: str, now: datetime, limit: int
+) -> tuple[str | None, Occupancy | None]:
+    """Booking, ticket, scan record and places together, or none of them.
+
+    Returns (refusal, occupancy). The occupancy row is every admission's meeting point, so
+    it is taken last: after it only the savepoint's release and the commit remain.
+    """
+    savepoint = session.begin_nested()
+    connection = session.connection()
+    booking_ok = connection.execute(
+        _CHECK_IN_BOOKING, {"b_id": found.booking_id, "b_now": now}
+    ).first()
+    if booking_ok is None:  # cancelled (or reviewed) since it was read
+        savepoint.rollback()
+        return CANCELLED_TICKET, None
+    ticket_ok = connection.execute(
+        _ENTER_TICKET,
+        {"t_id": found.ticket.ticket_id, "t_people": people, "t_now": now, "t_gate": gate},
+    ).first()
+    if ticket_ok is None:  # another gate admitted it a moment ago
+        savepoint.rollback()
+        return ALREADY_USED, None
+    _record(
+        session,
+        at=now,
+        ticket_id=found.ticket.ticket_id,
+        gate=gate,
+        actor=actor,
+        direction=IN,
+        verdict=ADMITTED,
+        people=people,
+    )
+    occupancy = _count_in(session, now.date(), people, limit)
+    if occupancy is None:
+        savepoint.rollback()
+        return CAPACITY_FULL, None
+    savepoint.commit()
+    return None, occupancy
+
+
+def scan(
+    session: Session,
+    payload: str,
+    *,
+    gate: str,
+    actor: str,
+    direction: str = IN,
+    headcount: int | None = None,
+) -> ScanOutcome:
+    """Decide on one scanned ticket, apply it atomically, and record it."""
+    now = clock.now()
+    rules = rules_service.current(session)
+    limit = _limit(rules)
+    token = normalize_payload(payload)
+    try:
+        claims = get_keyring().verify(token)
+    except InvalidToken:
+        claims = None
+    found = _find(session, claims.ticket_id) if claims is not None else None
+    if found is None or found.qr_payload != token:
+        # Forged, unreadable, signed by an unknown key, or a ticket this service never
+        # issued (or has since erased).
+        _record(
+            session,
+            at=now,
+            ticket_id=claims.ticket_id if claims is not None else None,
+            gate=gate,
+            actor=actor,
+            direction=direction,
+            verdict=INVALID,
+            people=0,
+        )
+        return ScanOutcome(
+            False, INVALID, direction, 0, None, _occupancy_on(session, now.date(), limit)
+        )
+    if direction == OUT:
+        return _check_out(session, found, gate=gate, actor=actor, now=now, limit=limit)
+
+    party = found.ticket.party_size
+    if headcount is not None and not 1 <= headcount <= party:
+        raise field_error("headcount", f"between 1 and the ticket's party size ({party})")
+    people = headcount if headcount is not None else party
+    reason = _refusal(found, rules, now)
+    if reason is None:
+        reason, occupancy = _admit(session, found, people, gate, actor, now, limit)
+        if occupancy is not None:
+            ticket = dataclasses.replace(
+                found.ticket, state=INSIDE, admitted_count=people, entered_at=now, entered_gate=gate
+            )
+            return ScanOutcome(True, None, IN, people, ticket, occupancy)
+    assert reason is not None
+    _record(
+        session,
+        at=now,
+        ticket_id=found.ticket.ticket_id,
+        gate=gate,
+        actor=actor,
+        direction=IN,
+        verdict=reason,
+        people=0,
+    )
+    return ScanOutcome(
+        False, reason, IN, 0, found.ticket, _occupancy_on(session, now.date(), limit)
+    )
+
+
+def _check_out(
+    session: Session, found: _Found, *, gate: str, actor: str, now: datetime, limit: int
+) -> ScanOutcome:
+    """The party of a ticket leaves: occupancy drops by the people it admitted, once."""
+    row = (
+        session.connection()
+        .execute(_LEAVE_TICKET, {"t_id": found.ticket.ticket_id, "t_now": now})
+        .first()
+    )
+    ticket = found.ticket
+    if row is None:
+        _record(
+            session,
+            at=now,
+            ticket_id=ticket.ticket_id,
+            gate=gate,
+            actor=actor,
+            direction=OUT,
+            verdict=NOT_INSIDE,
+            people=0,
+        )
+        return ScanOutcome(
+            False, NOT_INSIDE, OUT, 0, ticket, _occupancy_on(session, now.date(), limit)
+        )
+    people = int(row[0])
+    # The people were counted in on the ticket's day: count them out of that day.
+    occupancy = _count_out(session, ticket.day, people, limit)
+    if ticket.day != now.date():
+        occupancy = _occupancy_on(session, now.date(), limit)
+    _record(
+        session,
+        at=now,
+        ticket_id=ticket.ticket_id,
+        gate=gate,
+        actor=actor,
+        direction=OUT,
+        verdict=CHECKED_OUT,
+        people=people,
+    )
+    return ScanOutcome(True, None, OUT, people, dataclasses.replace(ticket, state=LEFT), occupancy)
