@@ -27,6 +27,12 @@ def _serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=args.forwarded_allow_ips,
         log_level=args.log_level,
         access_log=args.access_log,
+        # A worker importing the app on a busy machine can take more than uvicorn's default
+        # five seconds to answer its first health check; it is not dead.
+        timeout_worker_healthcheck=60,
+        # Longer than a load balancer's idle timeout, so the server is not the one that
+        # closes a kept-alive connection while a request is on its way.
+        timeout_keep_alive=75,
     )
     return 0
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends, Form
 from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 
+from reservations import db
 from reservations.accounts import service
 from reservations.accounts.models import ADMIN, STAFF
 from reservations.accounts.service import Principal
@@ -32,11 +33,11 @@ def login(
     return TokenOut(access_token=token, role=user.role, expires_at=record.expires_at.isoformat())
 
 
-def current_principal(
-    session: DbSession, token: Annotated[str | None, Depends(bearer)]
-) -> Principal:
-    principal, _ = service.resolve(session, token)
-    return principal
+def current_principal(token: Annotated[str | None, Depends(bearer)]) -> Principal:
+    # Its own short read, apart from the request's transaction: on SQLite a writing request
+    # would otherwise hold the database's write lock while it only checks who is asking.
+    with db.transaction(write=False) as session:
+        return service.resolve(session, token)
 
 
 def staff(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:

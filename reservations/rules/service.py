@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, ValidationError
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -91,10 +92,13 @@ _cache_lock = threading.Lock()
 _cache: tuple[int, Rules] | None = None
 
 
+_RULES_VERSION = text("SELECT version FROM rules_document WHERE id = 1")
+
+
 def current(session: Session) -> Rules:
     """The rules in force. Parsed once per version; the version check is one tiny query."""
     global _cache
-    version = session.exec(select(RulesDocument.version).where(RulesDocument.id == 1)).first()
+    version = session.connection().execute(_RULES_VERSION).scalar()
     if version is None:
         raise RuntimeError("rules were not seeded; run migrations and start the service")
     with _cache_lock:

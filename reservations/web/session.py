@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.responses import Response
 
+from reservations import db
 from reservations.accounts import service as accounts
 from reservations.accounts.models import ADMIN, STAFF
 from reservations.accounts.service import Principal
 from reservations.errors import Unauthorized
-from reservations.http import DbSession
 
 COOKIE = "zz_staff"
 
@@ -36,12 +36,13 @@ def end(response: Response) -> None:
     response.delete_cookie(COOKIE, path="/")
 
 
-def current(request: Request, session: DbSession) -> Principal:
+def current(request: Request) -> Principal:
+    # Its own short read, as for bearer tokens (see reservations.accounts.router).
     try:
-        principal, _record = accounts.resolve(session, request.cookies.get(COOKIE), "session")
+        with db.transaction(write=False) as session:
+            return accounts.resolve(session, request.cookies.get(COOKIE), "session")
     except Unauthorized:
         raise LoginRequired() from None
-    return principal
 
 
 def _staff(principal: Annotated[Principal, Depends(current)]) -> Principal:
