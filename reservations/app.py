@@ -21,6 +21,8 @@ from reservations.http import install_error_handlers
 from reservations.jobs import pages as jobs_pages
 from reservations.jobs import runtime as jobs_runtime
 from reservations.jobs.router import router as jobs_router
+from reservations.protection.bodysize import BodySizeLimit
+from reservations.protection.router import router as protection_router
 from reservations.rehearsal.router import router as rehearsal_router
 from reservations.rules.router import router as rules_router
 from reservations.settings import get_settings
@@ -65,6 +67,7 @@ def create_app() -> FastAPI:
     )
     install_error_handlers(app)
     app.state.page_error_handler = page_error
+    app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=resources.static_dir()), name="static")
     api = APIRouter(prefix=API_PREFIX)
@@ -78,6 +81,7 @@ def create_app() -> FastAPI:
         gate_router,
         teams_router,
         jobs_router,
+        protection_router,
     ):
         api.include_router(router)
     if settings.fake_now is not None:

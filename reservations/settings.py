@@ -34,6 +34,19 @@ class Settings(BaseSettings):
 
     rate_limits: Literal["on", "off"] = "on"
     redis_url: str | None = None
+    # Prefix of every key this service keeps in Redis (several services may share one).
+    redis_prefix: str = "reservations:"
+    # Sign-in attempts per client address (API and staff page), ``off`` to disable.
+    login_rate_limit: str = Field(default="30/minute", pattern=r"^(off|\d+/(second|minute|hour))$")
+    # Proof of work: leading zero bits of SHA-256 a browser must find, and how long a
+    # challenge stays valid.
+    pow_difficulty: int = Field(default=16, ge=1, le=32)
+    pow_ttl_seconds: int = Field(default=300, ge=10, le=3600)
+    # Once under pressure, the service stays so until the rate was calm this long.
+    pressure_hold_seconds: int = Field(default=60, ge=1, le=3600)
+    # Request bodies: JSON and plain forms, and multipart uploads.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
 
     token_ttl_minutes: int = 12 * 60
     login_max_failures: int = 5
@@ -46,6 +59,29 @@ class Settings(BaseSettings):
     # Writing requests on request threads at once, per process (see reservations.http).
     write_concurrency: int = 16
     log_level: str = "INFO"
+
+    # Scheduled jobs (reservations.jobs): ``off`` when jobs run from cron with
+    # ``reservations run-job --due``. With a frozen clock the scheduler never starts.
+    scheduler: Literal["on", "off"] = "on"
+    # Times of day, in the museum's zone (no-shows and occupancy follow hours.closes).
+    reminder_time: str = Field(default="18:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    purge_time: str = Field(default="03:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+    # Notifications (reservations.notifications). E-mail is sent only when a host is set.
+    smtp_host: str | None = None
+    smtp_port: int | None = None  # default: 465 for tls, 587 for starttls, 25 for none
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str | None = None  # e.g. "郑州网络安全科技馆 <noreply@museum.example>"
+    smtp_ca_file: Path | None = None  # trust a private CA (an internal relay)
+    smtp_timeout_seconds: float = 10.0
+    # SMS: "dev" records messages (number masked) in the data directory, "http" posts them
+    # to an SMS gateway, "off" sends none.
+    sms_driver: Literal["dev", "http", "off"] = "dev"
+    sms_url: str | None = None
+    sms_token: SecretStr | None = None
+    sms_timeout_seconds: float = 10.0
 
     @field_validator("fake_now")
     @classmethod

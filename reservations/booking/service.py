@@ -474,4 +474,3 @@ def released_at(rules: Rules, day: date, channel: str = INDIVIDUAL) -> datetime:
     """When ``day`` opens for booking in ``channel`` (``not_released`` until then)."""
     settings = rules.channel(channel)
     return clock.localize(day - timedelta(days=settings.max_days_ahead), settings.release_time)
-

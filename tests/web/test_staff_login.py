@@ -14,7 +14,7 @@ def test_staff_signs_in_and_out_in_chromium(browser, live: LiveServer) -> None:
     page.get_by_label("用户名").fill(ADMIN_USERNAME)
     page.get_by_label("密码").fill(ADMIN_PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{live.base_url}/staff")
+    page.wait_for_url(f"{live.base_url}/staff", timeout=90_000)
     assert page.get_by_role("heading", name="工作台").is_visible()
     page.get_by_role("button", name="退出登录").click()
     page.wait_for_url(f"{live.base_url}/staff/login")
