@@ -9,6 +9,7 @@ from reservations.accounts import service
 from reservations.accounts.models import ADMIN, STAFF
 from reservations.accounts.service import Principal
 from reservations.http import DbSession
+from reservations.protection.guard import guard_login
 
 router = APIRouter(tags=["auth"])
 
@@ -22,7 +23,7 @@ class TokenOut(BaseModel):
     expires_at: str
 
 
-@router.post("/auth/token", response_model=TokenOut)
+@router.post("/auth/token", response_model=TokenOut, dependencies=[Depends(guard_login)])
 def login(
     session: DbSession,
     username: Annotated[str, Form(max_length=64)],

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import urlparse
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from reservations.accounts import service as accounts
 from reservations.errors import DomainError
 from reservations.http import DbSession, language_of
+from reservations.protection.guard import guard_login
 from reservations.settings import get_settings
 from reservations.web import csrf
 from reservations.web import session as staff_session
@@ -44,7 +45,7 @@ def login_page(request: Request, next: str | None = None) -> Response:
     return render(request, "staff/login.html", {"next": safe_next(next, "/staff")})
 
 
-@router.post("/staff/login")
+@router.post("/staff/login", dependencies=[Depends(guard_login)])
 def login(
     request: Request,
     session: DbSession,

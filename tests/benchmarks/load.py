@@ -1,17 +1,18 @@
 """A bounded load generator: a fixed list of requests sent by a fixed number of concurrent
-clients (httpx.AsyncClient), within a total time limit; latency of each answer and what
+clients (aiohttp), within a total time limit; latency of each answer and what
 each answer said."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,18 @@ class Result:
         return sum(count for outcome, count in self.outcomes.items() if outcome.startswith("5"))
 
 
-def describe(response: httpx.Response) -> str:
+@dataclass(frozen=True)
+class Answer:
+    """A response as the scenarios read it."""
+
+    status_code: int
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def describe(response: Answer) -> str:
     """``201``, or ``409 sold_out``: the status and, for errors, the stable code."""
     if response.status_code < 400:
         return str(response.status_code)
@@ -66,15 +78,17 @@ async def run(
     concurrency: int,
     *,
     time_limit: float,
-    classify: Callable[[httpx.Response], str] = describe,
-    keep: Callable[[httpx.Response], Any] | None = None,
+    classify: Callable[[Answer], str] = describe,
+    keep: Callable[[Answer], Any] | None = None,
 ) -> Result:
     result = Result(name, concurrency, 0, 0.0, [], Counter())
     pending = iter(range(len(calls)))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    timeout = httpx.Timeout(60.0, connect=10.0)
+    # aiohttp rather than httpx: at these concurrencies httpx's own connection pool costs
+    # more CPU than the server's /health, and the baseline would measure the client.
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    timeout = aiohttp.ClientTimeout(total=60, connect=10)
 
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout) as client:
+    async with aiohttp.ClientSession(base_url, connector=connector, timeout=timeout) as client:
 
         async def client_loop() -> None:
             for index in pending:
@@ -82,10 +96,11 @@ async def run(
                 result.sent += 1
                 started = time.perf_counter()
                 try:
-                    response = await client.request(
+                    async with client.request(
                         call.method, call.path, json=call.json, headers=call.headers
-                    )
-                except httpx.HTTPError as exc:
+                    ) as raw:
+                        response = Answer(raw.status, await raw.read())
+                except (aiohttp.ClientError, TimeoutError) as exc:
                     result.outcomes[f"transport {type(exc).__name__}"] += 1
                     continue
                 result.latencies.append(time.perf_counter() - started)

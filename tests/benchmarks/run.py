@@ -53,8 +53,8 @@ class Plan:
     gate_concurrency: int = 32
 
 
-FULL = Plan(["sqlite", "postgres"], [1, 2, 4], 3000, [(1500, 64), (5000, 128)])
-QUICK = Plan(["sqlite", "postgres"], [2], 1500, [(1500, 64), (5000, 128)])
+FULL = Plan(["sqlite", "postgres"], [1, 2, 4], 1000, [(1500, 64), (5000, 128)])
+QUICK = Plan(["sqlite", "postgres"], [2], 1000, [(1500, 64), (5000, 128)])
 
 
 @dataclass
@@ -86,13 +86,13 @@ def visitor_booking(index: int, day: date) -> dict[str, Any]:
     )
 
 
-def ticket_payload(response: httpx.Response) -> str | None:
+def ticket_payload(response: load.Answer) -> str | None:
     if response.status_code != 201:
         return None
     return str(response.json()["tickets"][0]["qr_payload"])
 
 
-def gate_verdict(response: httpx.Response) -> str:
+def gate_verdict(response: load.Answer) -> str:
     if response.status_code != 200:
         return load.describe(response)
     body = response.json()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, LiveServer
+from reservations.bootstrap import reset_process_state
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, LiveServer, Service, start_in_process
 
 
 def test_staff_signs_in_and_out_in_chromium(browser, live: LiveServer) -> None:
@@ -60,3 +62,24 @@ def test_pages_carry_a_strict_content_security_policy(client: TestClient) -> Non
     policy = client.get("/staff/login").headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     assert "frame-ancestors 'none'" in policy
+
+
+def test_sign_in_attempts_are_throttled_per_address(
+    sqlite_service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqlite_service.env.update(
+        RESERVATIONS_RATE_LIMITS="on", RESERVATIONS_LOGIN_RATE_LIMIT="3/minute"
+    )
+    with start_in_process(sqlite_service, monkeypatch) as client:
+        form = {"username": ADMIN_USERNAME, "password": "wrong"}
+        answers = [client.post("/api/v1/auth/token", data=form) for _ in range(4)]
+        assert [a.status_code for a in answers] == [401, 401, 401, 429]
+        assert answers[-1].json()["error"]["code"] == "rate_limited"
+        assert int(answers[-1].headers["Retry-After"]) >= 1
+        client.get("/staff/login")
+        page = client.post(
+            "/staff/login",
+            data={**form, "csrf_token": client.cookies.get("zz_csrf")},
+        )
+        assert page.status_code == 429
+    reset_process_state()
