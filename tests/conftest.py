@@ -4,9 +4,6 @@ real worker processes, with its clock frozen at a known instant."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -20,13 +17,14 @@ from fastapi.testclient import TestClient
 from reservations.app import create_app
 from reservations.bootstrap import reset_process_state
 from tests.support import pgcluster
+from tests.support.server import REPO as REPO  # where tests find the repository's files
+from tests.support.server import Server, launch, rules_file
 
 # A Monday (closed): Tuesday 2026-03-10 is the first day individuals can book.
 FAKE_NOW = "2026-03-09T10:00:00+08:00"
 TOMORROW = date(2026, 3, 10)
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin-password-for-tests"
-REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
@@ -61,39 +59,7 @@ class Service:
 
     def rules_file(self, tmp_path: Path, **sections: dict[str, Any]) -> None:
         """Start from museum.toml with some values changed (before the service starts)."""
-        import tomllib
-
-        source = REPO / "config" / "museum.toml"
-        document = tomllib.loads(source.read_text())
-        for section, values in sections.items():
-            document[section].update(values)
-        path = tmp_path / "museum.toml"
-        path.write_text(_to_toml(document))
-        self.env["RESERVATIONS_MUSEUM_CONFIG"] = str(path)
-
-
-def _to_toml(document: dict[str, Any]) -> str:
-    def value(item: Any) -> str:
-        if isinstance(item, bool):
-            return "true" if item else "false"
-        if isinstance(item, int):
-            return str(item)
-        if isinstance(item, list):
-            return "[" + ", ".join(value(element) for element in item) + "]"
-        return '"' + str(item) + '"'
-
-    lines = []
-    for key, item in document.items():
-        if isinstance(item, dict):
-            lines.append(f"[{key}]")
-            lines.extend(f"{k} = {value(v)}" for k, v in item.items())
-        elif isinstance(item, list):
-            for table in item:
-                lines.append(f"[[{key}]]")
-                lines.extend(f"{k} = {value(v)}" for k, v in table.items())
-        else:
-            lines.insert(0, f"{key} = {value(item)}")
-    return "\n".join(lines) + "\n"
+        self.env["RESERVATIONS_MUSEUM_CONFIG"] = str(rules_file(tmp_path, sections))
 
 
 @pytest.fixture
@@ -155,68 +121,16 @@ def set_clock(client: TestClient | httpx.Client, instant: str | datetime) -> Non
     assert response.status_code == 200, response.text
 
 
-class LiveServer:
-    def __init__(self, process: subprocess.Popen[bytes], base_url: str, log: Path) -> None:
-        self.process = process
-        self.base_url = base_url
-        self.log = log
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=60, **kwargs)
+LiveServer = Server
 
 
-def start_server(service: Service, tmp_path: Path, workers: int = 2) -> LiveServer:
+def start_server(service: Service, tmp_path: Path, workers: int = 2) -> Server:
     """``reservations serve`` as real worker processes on a free loopback port."""
-    port = pgcluster.free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RESERVATIONS_")}
-    env.update(service.env)
-    log = tmp_path / f"server-{port}.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "reservations.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        cwd=REPO,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{base_url}/api/v1/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            process.kill()
-            raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
-        time.sleep(0.2)
-    # Every worker must be up, not only the first one to answer.
-    time.sleep(0.5 * workers)
-    return LiveServer(process, base_url, log)
+    return launch(service.env, tmp_path, workers)
 
 
-def stop_server(server: LiveServer) -> str:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
-    return server.log.read_text(errors="replace")
+def stop_server(server: Server) -> str:
+    return server.stop()
 
 
 CHROMIUM = "/usr/bin/chromium"
