@@ -1,7 +1,7 @@
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
 from reservations.booking import idempotency, service
@@ -34,7 +34,6 @@ def availability(
     dependencies=[Depends(guard_booking)],
 )
 def create_booking(
-    request: Request,
     body: BookingRequest,
     session: DbSession,
     language: Language,

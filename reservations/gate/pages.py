@@ -18,7 +18,7 @@ from reservations.errors import DomainError, ValidationFailed
 from reservations.gate import service
 from reservations.gate.messages import verdict_message
 from reservations.gate.schemas import ExitsIn, ExitsOut, OccupancyOut, ScanIn, ScanOut
-from reservations.http import DbSession, error_body, language_of
+from reservations.http import DbSession, error_body, language_of, undo_refused
 from reservations.web import csrf
 from reservations.web.session import StaffPage
 from reservations.web.templating import render
@@ -84,7 +84,7 @@ def check(
         )
     except DomainError as error:
         # Answered, not raised, so the page gets JSON: undo whatever was begun.
-        session.rollback()
+        undo_refused(session, error)
         return _json_error(request, error)
     view = ScanOut.of(outcome, verdict_message(outcome.verdict, language_of(request)))
     return JSONResponse(view.model_dump(mode="json", by_alias=True))
@@ -102,7 +102,7 @@ def exits(
         csrf.check(request, csrf_token)
         exits_in = _parse(ExitsIn, body)
     except DomainError as error:
-        session.rollback()
+        undo_refused(session, error)
         return _json_error(request, error)
     occupancy = service.count_exits(
         session, gate=exits_in.gate, count=exits_in.count, actor=principal.username
