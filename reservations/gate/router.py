@@ -4,7 +4,7 @@ from fastapi import APIRouter
 
 from reservations.accounts.router import StaffUser
 from reservations.gate import service
-from reservations.gate.messages import verdict_message
+from reservations.gate.answers import scan_answer
 from reservations.gate.schemas import (
     ExitsIn,
     ExitsOut,
@@ -31,7 +31,7 @@ def scan(body: ScanIn, session: DbSession, staff: StaffUser, language: Language)
         direction=body.direction,
         headcount=body.headcount,
     )
-    return ScanOut.of(outcome, verdict_message(outcome.verdict, language))
+    return scan_answer(session, outcome, language)
 
 
 @router.post("/gate/exits", response_model=ExitsOut)

@@ -80,11 +80,27 @@ class ScanOut(BaseModel):
     people: int
     ticket: ScannedTicketOut | None
     occupancy: OccupancyOut
+    # The server's time of the verdict, in the museum's zone.
+    at: datetime | None = None
+    # The ticket's entry window (its slot less and plus the gate's margins, never after
+    # last entry): "too early" and "too late" say from and until when.
+    entry_opens_at: datetime | None = None
+    entry_closes_at: datetime | None = None
 
     @classmethod
-    def of(cls, outcome: ScanOutcome, message: str) -> ScanOut:
+    def of(
+        cls,
+        outcome: ScanOutcome,
+        message: str,
+        *,
+        at: datetime | None = None,
+        window: tuple[datetime, datetime] | None = None,
+    ) -> ScanOut:
         ticket = outcome.ticket
         return cls(
+            at=at,
+            entry_opens_at=window[0] if window else None,
+            entry_closes_at=window[1] if window else None,
             admitted=outcome.admitted,
             reason=outcome.reason,
             message=message,
