@@ -15,6 +15,7 @@ from reservations.admin import pages as admin_pages
 from reservations.admin.router import router as admin_router
 from reservations.booking.router import router as booking_router
 from reservations.bootstrap import prepare_worker
+from reservations.gate import admin_pages as gate_admin_pages
 from reservations.gate import pages as gate_pages
 from reservations.gate.offline_router import admin_router as gate_admin_router
 from reservations.gate.offline_router import router as gate_offline_router
@@ -96,6 +97,7 @@ def create_app() -> FastAPI:
         web_pages.router,
         visitor_pages.router,
         gate_pages.router,
+        gate_admin_pages.router,
         teams_pages.router,
         admin_pages.router,
         jobs_pages.router,

@@ -19,7 +19,7 @@ def _sign_in(client: TestClient) -> str:
         user = accounts.create_user(session, "gatekeeper", STAFF_PASSWORD, "staff")
         token, _record = accounts.issue_token(session, user, kind="session")
     client.cookies.set(staff_session.COOKIE, token)
-    page = client.get("/staff/scan")
+    page = client.get("/gate")
     assert page.status_code == 200
     match = re.search(r'data-csrf="([^"]+)"', page.text)
     assert match is not None
@@ -27,19 +27,22 @@ def _sign_in(client: TestClient) -> str:
 
 
 def test_the_page_needs_a_staff_session(client: TestClient) -> None:
-    response = client.get("/staff/scan", follow_redirects=False)
+    response = client.get("/gate", follow_redirects=False)
     assert response.status_code == 303
-    assert response.headers["location"] == "/staff/login?next=/staff/scan"
-    check = client.post("/staff/scan/check", json={}, follow_redirects=False)
+    assert response.headers["location"] == "/staff/login?next=/gate"
+    check = client.post("/gate/check", json={}, follow_redirects=False)
     assert check.status_code == 303
 
 
 def test_the_page_runs_no_inline_code(client: TestClient) -> None:
     _sign_in(client)
-    html = client.get("/staff/scan").text
+    html = client.get("/gate").text
     assert "style=" not in html
     assert not re.search(r"\son[a-z]+=", html)
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/gate/scan.js" defer>']
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script src="/static/gate/offline.js" defer>',
+        '<script src="/static/gate/scan.js" defer>',
+    ]
     assert 'id="occupancy-inside">0<' in html and 'id="occupancy-limit">600<' in html
     for asset in ("/static/gate/scan.js", "/static/gate/scan.css", "/static/gate/vendor/jsQR.js"):
         assert client.get(asset).status_code == 200, asset
@@ -47,8 +50,8 @@ def test_the_page_runs_no_inline_code(client: TestClient) -> None:
 
 def test_the_page_speaks_english_on_request(client: TestClient) -> None:
     _sign_in(client)
-    client.get("/lang/en?next=/staff/scan")
-    html = client.get("/staff/scan").text
+    client.get("/lang/en?next=/gate")
+    html = client.get("/gate").text
     assert "Ready to scan" in html and "People inside" in html and "等待扫码" not in html
 
 
@@ -58,19 +61,19 @@ def test_the_page_checks_tickets_with_its_csrf_token(client: TestClient) -> None
     csrf = _sign_in(client)
     body = {"payload": ticket["qr_payload"], "gate": "主入口"}
 
-    refused = client.post("/staff/scan/check", json=body)
+    refused = client.post("/gate/check", json=body)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "csrf_failed"
-    wrong = client.post("/staff/scan/check", json=body, headers={"X-CSRF-Token": "x" * 40})
+    wrong = client.post("/gate/check", json=body, headers={"X-CSRF-Token": "x" * 40})
     assert wrong.status_code == 403
 
-    admitted = client.post("/staff/scan/check", json=body, headers={"X-CSRF-Token": csrf})
+    admitted = client.post("/gate/check", json=body, headers={"X-CSRF-Token": csrf})
     assert admitted.status_code == 200
     result = admitted.json()
     assert result["admitted"] is True and result["message"] == "准许入馆"
     assert result["ticket"]["entered_gate"] == "主入口"
     assert result["occupancy"]["inside"] == 1
 
-    again = client.post("/staff/scan/check", json=body, headers={"X-CSRF-Token": csrf})
+    again = client.post("/gate/check", json=body, headers={"X-CSRF-Token": csrf})
     assert again.json()["reason"] == "already_used"
 
 
@@ -78,12 +81,12 @@ def test_page_errors_are_json(client: TestClient) -> None:
     set_clock(client, OPENING)
     csrf = _sign_in(client)
     headers = {"X-CSRF-Token": csrf}
-    bad = client.post("/staff/scan/check", json={"gate": "g"}, headers=headers)
+    bad = client.post("/gate/check", json={"gate": "g"}, headers=headers)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
     assert bad.json()["error"]["details"]["fields"][0]["field"] == "payload"
     team = team_ticket(15)
     too_many = client.post(
-        "/staff/scan/check",
+        "/gate/check",
         json={"payload": team["qr_payload"], "gate": "g", "headcount": 16},
         headers=headers,
     )
@@ -102,10 +105,10 @@ def test_the_page_counts_exits(client: TestClient) -> None:
         )
     csrf = _sign_in(client)
     response = client.post(
-        "/staff/scan/exits", json={"gate": "exit", "count": 5}, headers={"X-CSRF-Token": csrf}
+        "/gate/exits", json={"gate": "exit", "count": 5}, headers={"X-CSRF-Token": csrf}
     )
     assert response.status_code == 200
     assert response.json()["occupancy"]["inside"] == 0
     assert response.json()["occupancy"]["exited_today"] == 2
-    unsigned = client.post("/staff/scan/exits", json={"gate": "exit", "count": 1})
+    unsigned = client.post("/gate/exits", json={"gate": "exit", "count": 1})
     assert unsigned.status_code == 403
