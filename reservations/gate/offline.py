@@ -236,21 +236,6 @@ def _claim_statement(dialect: str) -> Any:
     return statement
 
 
-def _result_of(row: OfflineScan, recorded: bool = True) -> OfflineResult:
-    return OfflineResult(
-        id=row.id,
-        recorded=recorded,
-        admitted=row.admitted,
-        reason=row.reason,
-        conflict=row.conflict,
-        over_limit=row.over_limit,
-        people=row.people,
-        at=row.at.astimezone(clock.zone()),
-        ticket_id=row.ticket_id,
-        direction=row.direction,
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class _Judged:
     admitted: bool
@@ -258,6 +243,34 @@ class _Judged:
     people: int = 0
     conflict: bool = False
     over_limit: bool = False
+
+
+def _result(
+    scan_id: str,
+    direction: str,
+    at: datetime,
+    ticket_id: str | None,
+    judged: _Judged,
+    *,
+    recorded: bool = True,
+) -> OfflineResult:
+    return OfflineResult(
+        id=scan_id,
+        recorded=recorded,
+        admitted=judged.admitted,
+        reason=judged.reason,
+        conflict=judged.conflict,
+        over_limit=judged.over_limit,
+        people=judged.people,
+        at=at.astimezone(clock.zone()),
+        ticket_id=ticket_id,
+        direction=direction,
+    )
+
+
+def _result_of(row: OfflineScan, recorded: bool) -> OfflineResult:
+    judged = _Judged(row.admitted, row.reason, row.people, row.conflict, row.over_limit)
+    return _result(row.id, row.direction, row.at, row.ticket_id, judged, recorded=recorded)
 
 
 def record_offline_scans(
@@ -318,20 +331,7 @@ def record_offline_scans(
                 over_limit=judged.over_limit,
             )
         )
-        results.append(
-            OfflineResult(
-                id=scan.id,
-                recorded=True,
-                admitted=judged.admitted,
-                reason=judged.reason,
-                conflict=judged.conflict,
-                over_limit=judged.over_limit,
-                people=judged.people,
-                at=at,
-                ticket_id=ticket_id,
-                direction=scan.direction,
-            )
-        )
+        results.append(_result(scan.id, scan.direction, at, ticket_id, judged))
     session.expire_all()
     return results
 

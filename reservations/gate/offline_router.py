@@ -116,20 +116,7 @@ def problems(
     return ProblemsOut(
         date=shown,
         problems=[
-            ProblemOut(
-                scan_id=item.scan_id,
-                at=item.at,
-                gate=item.gate,
-                device=item.device,
-                uploaded_by=item.uploaded_by,
-                ticket_id=item.ticket_id,
-                reason=item.reason,
-                people=item.people,
-                conflict=item.conflict,
-                over_limit=item.over_limit,
-                first_gate=item.first_gate,
-                first_at=item.first_at,
-            )
+            ProblemOut.model_validate(item, from_attributes=True)
             for item in offline.problems(session, shown)
         ],
     )

@@ -10,7 +10,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from reservations.gate import offline, service
-from reservations.gate.schemas import GateName, PublicKeyOut
+from reservations.gate.schemas import GateName, PublicKeyOut, public_keys
 from reservations.tickets import signing
 
 ScanId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{8,64}$")]
@@ -62,19 +62,10 @@ class OfflineDataOut(BaseModel):
 
     @classmethod
     def of(cls, data: offline.OfflineData) -> OfflineDataOut:
-        signing_kid = data.keys[0].kid if data.keys else None
         return cls(
             generated_at=data.generated_at,
             date=data.day,
-            keys=[
-                PublicKeyOut(
-                    kid=key.kid,
-                    public_key=key.public_key_b64,
-                    created=key.created,
-                    signing=key.kid == signing_kid,
-                )
-                for key in data.keys
-            ],
+            keys=public_keys(data.keys),
             revoked=data.revoked,
             used=data.used,
             limit=data.occupancy.limit,

@@ -10,9 +10,9 @@ from reservations.gate.schemas import (
     ExitsOut,
     KeysOut,
     OccupancyOut,
-    PublicKeyOut,
     ScanIn,
     ScanOut,
+    public_keys,
 )
 from reservations.http import DbSession, Language
 from reservations.tickets import signing
@@ -49,18 +49,4 @@ def occupancy(session: DbSession) -> OccupancyOut:
 @router.get("/gate/keys", response_model=KeysOut)
 def keys(_staff: StaffUser) -> KeysOut:
     """Every public key that verifies a valid ticket, the signing one first."""
-    keyring = signing.get_keyring()
-    trusted = keyring.verifying_keys()
-    signing_kid = trusted[0].kid if trusted else None
-    return KeysOut(
-        format=signing.FORMAT,
-        keys=[
-            PublicKeyOut(
-                kid=key.kid,
-                public_key=key.public_key_b64,
-                created=key.created,
-                signing=key.kid == signing_kid,
-            )
-            for key in trusted
-        ],
-    )
+    return KeysOut(format=signing.FORMAT, keys=public_keys(signing.get_keyring().verifying_keys()))

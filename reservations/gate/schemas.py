@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from reservations.booking.schemas import MaskedPerson, SlotOut
 from reservations.gate.service import MAX_PAYLOAD_LENGTH, Occupancy, ScanOutcome
+from reservations.tickets.signing import SigningKey
 
 # A gate's name as staff and turnstiles call it: printable, no control characters.
 GateName = Annotated[
@@ -137,6 +138,20 @@ class PublicKeyOut(BaseModel):
     created: str
     # True for the key that signs new tickets; the others only verify.
     signing: bool
+
+
+def public_keys(keys: list[SigningKey]) -> list[PublicKeyOut]:
+    """The keys a scanner trusts, the signing one (the first) marked."""
+    signing_kid = keys[0].kid if keys else None
+    return [
+        PublicKeyOut(
+            kid=key.kid,
+            public_key=key.public_key_b64,
+            created=key.created,
+            signing=key.kid == signing_kid,
+        )
+        for key in keys
+    ]
 
 
 class KeysOut(BaseModel):

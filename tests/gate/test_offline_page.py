@@ -13,27 +13,13 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from reservations import db
-from reservations.accounts import service as accounts
 from reservations.admin.models import AuditEntry
 from reservations.gate.models import GateSetting
 from reservations.gate.pages import OFFLINE_ASSETS
 from reservations.web import session as staff_session
 from reservations.web.headers import CONTENT_SECURITY_POLICY
 from tests.conftest import REPO, set_clock
-from tests.gate.factories import OPENING, STAFF_PASSWORD, book
-
-
-def _sign_in(client: TestClient, role: str = "staff") -> str:
-    """A page session of ``role`` on ``client``; the CSRF token of the scanner page."""
-    with db.transaction() as session:
-        user = accounts.create_user(session, f"{role}-{uuid.uuid4().hex[:6]}", STAFF_PASSWORD, role)
-        token, _record = accounts.issue_token(session, user, kind="session")
-    client.cookies.set(staff_session.COOKIE, token)
-    page = client.get("/gate")
-    assert page.status_code == 200
-    match = re.search(r'data-csrf="([^"]+)"', page.text)
-    assert match is not None
-    return match.group(1)
+from tests.gate.factories import OPENING, book, page_session
 
 
 def test_the_old_address_leads_to_the_scanner(client: TestClient) -> None:
@@ -46,7 +32,7 @@ def test_the_old_address_leads_to_the_scanner(client: TestClient) -> None:
 def test_the_service_worker_covers_the_page_and_keeps_every_file_it_loads(
     client: TestClient,
 ) -> None:
-    _sign_in(client)
+    page_session(client)
     html = client.get("/gate").text
     # No session needed: browsers check for a new worker in the background.
     client.cookies.clear()
@@ -89,7 +75,7 @@ def test_the_manifest_makes_the_scanner_an_app_in_the_pages_language(client: Tes
         assert client.get(icon["src"]).status_code == 200
     english = client.get("/gate/manifest.webmanifest", params={"lang": "en"}).json()
     assert english["short_name"] == "Scan tickets" and english["lang"] == "en"
-    _sign_in(client)
+    page_session(client)
     client.get("/lang/en?next=/gate")
     assert 'href="/gate/manifest.webmanifest?lang=en"' in client.get("/gate").text
 
@@ -97,7 +83,7 @@ def test_the_manifest_makes_the_scanner_an_app_in_the_pages_language(client: Tes
 def test_the_page_fetches_offline_data_and_uploads_with_its_session(client: TestClient) -> None:
     ticket = book(client)["tickets"][0]
     set_clock(client, OPENING)
-    csrf = _sign_in(client)
+    csrf = page_session(client)
     data = client.get("/gate/offline-data")
     assert data.status_code == 200 and data.json()["date"] == "2026-03-10"
     since = client.get("/gate/offline-data", params={"since": data.json()["generated_at"]})
@@ -130,9 +116,9 @@ def test_the_page_fetches_offline_data_and_uploads_with_its_session(client: Test
 
 
 def test_the_gates_page_is_for_admins_and_audits_each_margin(client: TestClient) -> None:
-    _sign_in(client, "staff")
+    page_session(client, "staff")
     assert client.get("/admin/gates").status_code == 403
-    _sign_in(client, "admin")
+    page_session(client, "admin")
     page = client.get("/admin/gates")
     assert page.status_code == 200 and "入口与离线核验" in page.text
     csrf = client.cookies.get("zz_csrf")

@@ -6,24 +6,8 @@ import re
 
 from fastapi.testclient import TestClient
 
-from reservations import db
-from reservations.accounts import service as accounts
-from reservations.web import session as staff_session
 from tests.conftest import set_clock
-from tests.gate.factories import OPENING, STAFF_PASSWORD, book, staff_headers, team_ticket
-
-
-def _sign_in(client: TestClient) -> str:
-    """A staff page session on ``client``; returns the page's CSRF token."""
-    with db.transaction() as session:
-        user = accounts.create_user(session, "gatekeeper", STAFF_PASSWORD, "staff")
-        token, _record = accounts.issue_token(session, user, kind="session")
-    client.cookies.set(staff_session.COOKIE, token)
-    page = client.get("/gate")
-    assert page.status_code == 200
-    match = re.search(r'data-csrf="([^"]+)"', page.text)
-    assert match is not None
-    return match.group(1)
+from tests.gate.factories import OPENING, book, page_session, staff_headers, team_ticket
 
 
 def test_the_page_needs_a_staff_session(client: TestClient) -> None:
@@ -35,7 +19,7 @@ def test_the_page_needs_a_staff_session(client: TestClient) -> None:
 
 
 def test_the_page_runs_no_inline_code(client: TestClient) -> None:
-    _sign_in(client)
+    page_session(client)
     html = client.get("/gate").text
     assert "style=" not in html
     assert not re.search(r"\son[a-z]+=", html)
@@ -49,7 +33,7 @@ def test_the_page_runs_no_inline_code(client: TestClient) -> None:
 
 
 def test_the_page_speaks_english_on_request(client: TestClient) -> None:
-    _sign_in(client)
+    page_session(client)
     client.get("/lang/en?next=/gate")
     html = client.get("/gate").text
     assert "Ready to scan" in html and "People inside" in html and "等待扫码" not in html
@@ -58,7 +42,7 @@ def test_the_page_speaks_english_on_request(client: TestClient) -> None:
 def test_the_page_checks_tickets_with_its_csrf_token(client: TestClient) -> None:
     ticket = book(client)["tickets"][0]
     set_clock(client, OPENING)
-    csrf = _sign_in(client)
+    csrf = page_session(client)
     body = {"payload": ticket["qr_payload"], "gate": "主入口"}
 
     refused = client.post("/gate/check", json=body)
@@ -79,7 +63,7 @@ def test_the_page_checks_tickets_with_its_csrf_token(client: TestClient) -> None
 
 def test_page_errors_are_json(client: TestClient) -> None:
     set_clock(client, OPENING)
-    csrf = _sign_in(client)
+    csrf = page_session(client)
     headers = {"X-CSRF-Token": csrf}
     bad = client.post("/gate/check", json={"gate": "g"}, headers=headers)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
@@ -103,7 +87,7 @@ def test_the_page_counts_exits(client: TestClient) -> None:
         client.post(
             "/api/v1/gate/scan", json={"payload": ticket["qr_payload"], "gate": "g"}, headers=staff
         )
-    csrf = _sign_in(client)
+    csrf = page_session(client)
     response = client.post(
         "/gate/exits", json={"gate": "exit", "count": 5}, headers={"X-CSRF-Token": csrf}
     )
