@@ -42,7 +42,7 @@ from reservations.gate import service
 from reservations.gate.models import GateScan, GateSetting, OfflineScan
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
-from reservations.tickets.models import INSIDE, UNUSED, VALID, Ticket
+from reservations.tickets.models import INSIDE, LEFT, UNUSED, VALID, Ticket
 from reservations.tickets.signing import InvalidToken, SigningKey, get_keyring
 
 # Changes committed a little before the cursor a scanner sends are sent again: a
@@ -52,7 +52,8 @@ CURSOR_OVERLAP = timedelta(minutes=5)
 CLOCK_TOLERANCE = timedelta(minutes=2)
 # How often a scanner refreshes its offline data while online.
 REFRESH_SECONDS = 60
-MAX_SCANS_PER_UPLOAD = 200
+# Fits the request body limit (64 KiB) even with every field at its longest.
+MAX_SCANS_PER_UPLOAD = 50
 
 _OFFLINE = OfflineScan.__table__  # type: ignore[attr-defined]
 # Large enough never to refuse: people admitted offline are inside already.
@@ -432,7 +433,7 @@ def _admit(
     session.connection().execute(
         update(Ticket.__table__)  # type: ignore[attr-defined]
         .where(col(Ticket.id) == found.ticket.ticket_id, col(Ticket.use_state) == INSIDE)
-        .values(use_state="left", exited_at=max(closing, at))
+        .values(use_state=LEFT, exited_at=max(closing, at))
     )
     service._count_out(session, at.date(), people, _NO_LIMIT)
     return None

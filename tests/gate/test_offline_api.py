@@ -439,7 +439,7 @@ def test_bad_scans_are_refused_whole_with_a_validation_error(
         {"device": "tablet-3"},
         {"device": "tablet-3", "scans": []},
         {"device": "", "scans": [offline_scan("x")]},
-        {"device": "tablet-3", "scans": [offline_scan("x") for _ in range(201)]},
+        {"device": "tablet-3", "scans": [offline_scan("x") for _ in range(51)]},
         {"device": "tablet-3", "scans": "everything"},
     ],
 )
@@ -448,6 +448,19 @@ def test_malformed_uploads_are_validation_errors(client: TestClient, body: dict[
     response = client.post("/api/v1/gate/offline-scans", json=body, headers=staff)
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_the_largest_upload_fits_the_request_body_limit(client: TestClient) -> None:
+    set_clock(client, OPENING)
+    staff = staff_headers(client)
+    longest = [
+        offline_scan(
+            "Z" * 512, gate="门" * 64, scan_id=f"{n:064d}", admitted=False, reason="not_approved"
+        )
+        for n in range(50)
+    ]
+    results = upload(client, staff, longest, device="设" * 64)
+    assert [r["reason"] for r in results] == ["invalid"] * 50
 
 
 def test_offline_endpoints_need_staff(any_client: TestClient) -> None:

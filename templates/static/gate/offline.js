@@ -19,7 +19,7 @@
   var DB_VERSION = 1;
   // A full copy of the lists at least this often; changes only in between.
   var FULL_REFRESH_MS = 30 * 60 * 1000;
-  var UPLOAD_CHUNK = 50;
+  var UPLOAD_CHUNK = 50;  // the most one upload may hold
   var TOKEN = /^ZT1\.([A-Z2-7]{8})\.([0-9A-Z]{8,16})\.(\d{8})\.([0-9A-Za-z_-]{1,16})\.([1-9]\d{0,3})\.([A-Z2-7]{103})$/;
 
   // --- IndexedDB ------------------------------------------------------------------------------
