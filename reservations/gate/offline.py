@@ -128,7 +128,11 @@ def offline_data(session: Session, since: datetime | None = None) -> OfflineData
     now = clock.now()
     day = now.date()
     rules = rules_service.current(session)
-    incremental = since is not None and since.astimezone(clock.zone()).date() == day
+    # A cursor of another day, or from the future (a clock moved back in a rehearsal), gets
+    # everything again.
+    incremental = (
+        since is not None and since <= now and since.astimezone(clock.zone()).date() == day
+    )
     changed_from = since - CURSOR_OVERLAP if since is not None and incremental else None
 
     not_active = or_(

@@ -160,9 +160,11 @@ def test_offline_data_lists_only_what_changed_since_a_cursor(any_client: TestCli
         [second["tickets"][0]["ticket_id"], third["tickets"][0]["ticket_id"]]
     )
     assert delta["revoked"] == [fourth["tickets"][0]["ticket_id"]]
-    # A cursor from another day gets everything again.
+    # A cursor from another day, or from the future, gets everything again.
     full = offline_data(any_client, staff, since="2026-03-09T18:00:00+08:00")
     assert full["complete"] is True and len(full["used"]) == 3
+    ahead = offline_data(any_client, staff, since="2026-03-10T15:00:00+08:00")
+    assert ahead["complete"] is True and len(ahead["used"]) == 3
 
 
 # --- the upload ------------------------------------------------------------------------------

@@ -184,7 +184,6 @@
   // A request failed: was it the network?
   function noteFailure(error) {
     if (error && error.kind === "network") setOnline(false);
-    else if (error && error.kind === "csrf") setOnline(true);
   }
 
   function showNetFacts() {
