@@ -34,7 +34,11 @@ Since = Annotated[
     AwareDatetime | None,
     Query(description="generated_at of an earlier answer: list only what changed since"),
 ]
-GatePath = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+# Printable, no spaces at either end: the name as scanners send it.
+GatePath = Annotated[
+    str,
+    Path(max_length=64, pattern=r"^[^\x00-\x20\x7f](?:[^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?$"),
+]
 
 
 def offline_data_answer(session: Session, since: AwareDatetime | None) -> OfflineDataOut:
@@ -97,12 +101,11 @@ def set_gate(
     gate: GatePath, body: GateSettingIn, session: DbSession, admin: AdminUser
 ) -> GateSettingOut:
     """Set one gate's offline margin; null returns it to the default. Audited."""
-    name = gate.strip()
-    offline.set_margin(session, name, body.offline_margin, actor=admin.username)
+    offline.set_margin(session, gate, body.offline_margin, actor=admin.username)
     default = rules_service.current(session).gate.offline_margin
     own = body.offline_margin
     return GateSettingOut(
-        gate=name, offline_margin=own, effective_margin=default if own is None else own
+        gate=gate, offline_margin=own, effective_margin=default if own is None else own
     )
 
 

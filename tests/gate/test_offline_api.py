@@ -518,6 +518,8 @@ def test_admins_set_a_margin_per_gate_and_it_is_audited(any_client: TestClient) 
         "/api/v1/admin/gates/east-1", json={"offline_margin": -1}, headers=admin
     )
     assert negative.status_code == 422
+    blank = any_client.put("/api/v1/admin/gates/%20", json={"offline_margin": 1}, headers=admin)
+    assert blank.status_code == 422 and blank.json()["error"]["code"] == "validation_error"
 
 
 # --- the online scan's answer ----------------------------------------------------------------
