@@ -15,7 +15,10 @@ from reservations.admin import pages as admin_pages
 from reservations.admin.router import router as admin_router
 from reservations.booking.router import router as booking_router
 from reservations.bootstrap import prepare_worker
+from reservations.gate import admin_pages as gate_admin_pages
 from reservations.gate import pages as gate_pages
+from reservations.gate.offline_router import admin_router as gate_admin_router
+from reservations.gate.offline_router import router as gate_offline_router
 from reservations.gate.router import router as gate_router
 from reservations.http import install_error_handlers
 from reservations.jobs import pages as jobs_pages
@@ -79,6 +82,8 @@ def create_app() -> FastAPI:
         rules_router,
         admin_router,
         gate_router,
+        gate_offline_router,
+        gate_admin_router,
         teams_router,
         jobs_router,
         protection_router,
@@ -92,6 +97,7 @@ def create_app() -> FastAPI:
         web_pages.router,
         visitor_pages.router,
         gate_pages.router,
+        gate_admin_pages.router,
         teams_pages.router,
         admin_pages.router,
         jobs_pages.router,

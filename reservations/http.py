@@ -85,8 +85,10 @@ def undo_refused(session: Session, error: DomainError) -> None:
 
 
 # The commit happens before the response is sent, so a client never receives a success
-# for a transaction that then failed to commit.
-DbSession = Annotated[Session, Depends(db_session)]
+# for a transaction that then failed to commit. FastAPI ends a dependency with yield only
+# after the response has gone unless it is scoped to the function: without the scope, a
+# client that uses what it was just told (a token, an uploaded scan) can arrive first.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 
 async def request_language(request: Request) -> str:

@@ -44,6 +44,9 @@ ACTIONS = {
     "user.enable": N_("启用账户"),
     "user.reset_password": N_("密码重置"),
     "bookings.export": N_("导出预约名单"),
+    "gate.offline_margin": N_("设置入口离线预留名额"),
+    "gate.offline_conflict": N_("离线扫码冲突"),
+    "gate.offline_over_limit": N_("离线放行超过上限"),
 }
 
 WEEKDAY_NAMES = {

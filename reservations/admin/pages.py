@@ -93,6 +93,17 @@ CHANGE_FIELDS = {
     "password": N_("密码"),
     "sessions": N_("登录会话"),
     "bookings": N_("预约笔数"),
+    "offline_margin": N_("离线预留名额"),
+    "scan": N_("扫码编号"),
+    "device": N_("设备"),
+    "gate": N_("入口"),
+    "at": N_("扫码时间"),
+    "reason": N_("原因"),
+    "first_gate": N_("先前入馆入口"),
+    "first_at": N_("先前入馆时间"),
+    "people": N_("人数"),
+    "inside": N_("馆内人数"),
+    "limit": N_("瞬时上限"),
 }
 
 

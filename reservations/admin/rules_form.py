@@ -54,6 +54,7 @@ LABELS = {
     "occupancy.typical_visit_minutes": N_("典型参观时长（分钟）"),
     "gate.entry_opens_minutes_before": N_("时段开始前可提前入馆（分钟）"),
     "gate.entry_closes_minutes_after_end": N_("时段结束后仍可入馆（分钟）"),
+    "gate.offline_margin": N_("离线核验预留名额（人）"),
     "no_show.strikes": N_("爽约次数达到"),
     "no_show.window_days": N_("统计周期（天）"),
     "no_show.ban_days": N_("暂停预约（天）"),
@@ -75,6 +76,9 @@ HINTS = {
     "release_time": N_("到这个时间，最远可预约的那一天开放预约。"),
     "occupancy.instantaneous_limit": N_("闸机按此上限放行；不能超过建筑核定最大容量。"),
     "occupancy.typical_visit_minutes": N_("用于估算一天中的在馆人数峰值。"),
+    "gate.offline_margin": N_(
+        "断网的扫码设备在达到瞬时上限减去此数时停止放行；可在“入口与离线核验”页按入口另设。"
+    ),
     "no_show.strikes": N_("在统计周期内爽约达到此次数即暂停预约。"),
     "protection.rate_limit_per_ip": N_(
         "如 120/minute；off 表示不限。许多观众可能共用一个运营商地址。"

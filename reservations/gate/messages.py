@@ -17,12 +17,34 @@ _VERDICTS = {
     service.NOT_APPROVED: "团队预约未通过审核",
     service.CHECKED_OUT: "已离馆",
     service.NOT_INSIDE: "该票当前不在馆内",
+    "scan_id_reused": "该扫码编号已用于另一次扫码，未记录",
+}
+# With the time the ticket's entry window opens or closed, when known.
+_AT_TIME = {
+    service.TOO_EARLY: "未到入场时间：%(time)s 起可入馆",
+    service.TOO_LATE: "已过入场时间：入场截至 %(time)s",
 }
 
 
-def verdict_message(verdict: str, language: str) -> str:
+def verdict_message(verdict: str, language: str, *, time: str | None = None) -> str:
+    """The verdict in ``language``; ``time`` (HH:MM) says when entry opens or closed."""
     token = i18n.current_language.set(language)
     try:
+        if time is not None and verdict in _AT_TIME:
+            return i18n.gettext(_AT_TIME[verdict], time=time)
         return i18n.gettext(_VERDICTS.get(verdict, verdict))
+    finally:
+        i18n.current_language.reset(token)
+
+
+def verdict_messages(language: str) -> dict[str, str]:
+    """Every verdict in ``language``, for a scanner that judges tickets itself offline;
+    ``<reason>_at`` holds the words with a ``{time}`` to fill in."""
+    token = i18n.current_language.set(language)
+    try:
+        words = {key: i18n.gettext(text) for key, text in _VERDICTS.items()}
+        for key, text in _AT_TIME.items():
+            words[f"{key}_at"] = i18n.gettext(text, time="{time}")
+        return words
     finally:
         i18n.current_language.reset(token)

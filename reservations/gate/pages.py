@@ -1,42 +1,160 @@
-"""The scanner page for staff at the entrance, and the same-origin JSON it talks to.
+"""The scanner page for staff at the entrance (``/gate``), and the same-origin JSON it talks to.
 
 The page's script cannot hold a bearer token, so it calls these endpoints with the staff
 session cookie and the page's CSRF token in an ``X-CSRF-Token`` header; they call the same
-service as ``POST /api/v1/gate/scan``. They answer JSON in every case, errors included,
+services as ``/api/v1/gate/...``. They answer JSON in every case, errors included,
 except a missing session, which redirects to the login like every staff page.
+
+The page is an installable web app that keeps working offline: a manifest, and a service
+worker whose scope is ``/gate`` that keeps the page and its files (see ``templates/gate/sw.js``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from functools import cache
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Body, Header, Request
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ValidationError
+from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import AwareDatetime, BaseModel, TypeAdapter, ValidationError
 
+from reservations import resources
 from reservations.errors import DomainError, ValidationFailed
-from reservations.gate import service
-from reservations.gate.messages import verdict_message
-from reservations.gate.schemas import ExitsIn, ExitsOut, OccupancyOut, ScanIn, ScanOut
+from reservations.gate import offline, service
+from reservations.gate.answers import scan_answer
+from reservations.gate.messages import verdict_messages
+from reservations.gate.offline_router import offline_data_answer, offline_scans_answer
+from reservations.gate.offline_schemas import OfflineScansIn
+from reservations.gate.schemas import ExitsIn, ExitsOut, OccupancyOut, ScanIn
 from reservations.http import DbSession, error_body, language_of, undo_refused
-from reservations.web import csrf
+from reservations.web import csrf, i18n
 from reservations.web.session import StaffPage
-from reservations.web.templating import render
+from reservations.web.templating import environment, render
 
 router = APIRouter(include_in_schema=False)
 
+PAGE = "/gate"
 CSRF_HEADER = "X-CSRF-Token"
 JsonBody = Annotated[dict[str, Any], Body()]
 CsrfHeader = Annotated[str | None, Header(alias=CSRF_HEADER, max_length=100)]
 
+# What the service worker keeps for the page to open without the network. Every file the
+# page loads is here (a test holds the page to it).
+OFFLINE_ASSETS = (
+    "/static/app.css",
+    "/static/gate/scan.css",
+    "/static/gate/offline.js",
+    "/static/gate/scan.js",
+    "/static/gate/vendor/jsQR.js",
+    "/static/gate/vendor/noble-ed25519.js",
+    "/static/gate/icon.svg",
+    "/static/gate/icon-192.png",
+    "/static/gate/icon-512.png",
+)
 
-@router.get("/staff/scan")
+
+@router.get(PAGE)
 def scanner(request: Request, principal: StaffPage, session: DbSession) -> Response:
+    language = language_of(request)
     return render(
         request,
         "gate/scan.html",
-        {"principal": principal, "occupancy": service.current_occupancy(session)},
+        {
+            "principal": principal,
+            "occupancy": service.current_occupancy(session),
+            "verdicts": json.dumps(verdict_messages(language), ensure_ascii=False),
+            "refresh_seconds": offline.REFRESH_SECONDS,
+        },
     )
+
+
+@router.get("/staff/scan")
+def old_address() -> Response:
+    """Where the scanner page used to be: bookmarks and installed shortcuts still work."""
+    return RedirectResponse(PAGE, status_code=308)
+
+
+# --- the installable app ----------------------------------------------------------------------
+
+
+@cache
+def offline_version() -> str:
+    """Changes whenever a kept file or the worker itself changes: a new cache replaces the old."""
+    digest = hashlib.sha256()
+    for url in OFFLINE_ASSETS:
+        digest.update(url.encode())
+        digest.update((resources.static_dir() / url.removeprefix("/static/")).read_bytes())
+    digest.update((resources.templates_dir() / "gate" / "sw.js").read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@router.get(f"{PAGE}/sw.js")
+def service_worker() -> Response:
+    script = (
+        environment()
+        .get_template("gate/sw.js")
+        .render(
+            version=offline_version(),
+            page=PAGE,
+            assets=json.dumps(OFFLINE_ASSETS),
+        )
+    )
+    return Response(
+        script,
+        media_type="text/javascript",
+        headers={
+            # Registered with scope /gate (the page itself), above the script's own folder.
+            "Service-Worker-Allowed": PAGE,
+            # Browsers check for a new worker on every visit; never from a stale cache.
+            "Cache-Control": "no-cache",
+        },
+    )
+
+
+Lang = Annotated[str | None, Query(max_length=5)]
+
+
+@router.get(f"{PAGE}/manifest.webmanifest")
+def manifest(lang: Lang = None) -> Response:
+    # Browsers fetch manifests without cookies: the page says its language in the link.
+    language = "en" if lang == "en" else "zh"
+    token = i18n.current_language.set(language)
+    area = i18n.current_area.set("gate")
+    try:
+        name = i18n.gettext("郑州网络安全科技馆 · 扫码核验")
+        short_name = i18n.gettext("扫码核验")
+        description = i18n.gettext("入馆扫码核验；断网时在本机核验，联网后自动上传。")
+    finally:
+        i18n.current_area.reset(area)
+        i18n.current_language.reset(token)
+    document = {
+        "name": name,
+        "short_name": short_name,
+        "description": description,
+        "lang": "en" if language == "en" else "zh-CN",
+        "id": PAGE,
+        "start_url": PAGE,
+        "scope": PAGE,
+        "display": "standalone",
+        "orientation": "any",
+        "background_color": "#ffffff",
+        "theme_color": "#0b5cab",
+        "icons": [
+            {"src": "/static/gate/icon-192.png", "sizes": "192x192", "type": "image/png"},
+            {"src": "/static/gate/icon-512.png", "sizes": "512x512", "type": "image/png"},
+            {"src": "/static/gate/icon.svg", "sizes": "any", "type": "image/svg+xml"},
+        ],
+    }
+    return Response(
+        json.dumps(document, ensure_ascii=False),
+        media_type="application/manifest+json",
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+# --- the JSON the page calls --------------------------------------------------------------------
 
 
 def _json_error(request: Request, error: DomainError) -> JSONResponse:
@@ -49,21 +167,25 @@ def _json_error(request: Request, error: DomainError) -> JSONResponse:
 Model = TypeVar("Model", bound=BaseModel)
 
 
+def _problems(exc: ValidationError) -> ValidationFailed:
+    fields = [
+        {
+            "field": ".".join(str(part) for part in problem["loc"]) or "body",
+            "problem": problem["msg"],
+        }
+        for problem in exc.errors(include_url=False, include_input=False, include_context=False)
+    ]
+    return ValidationFailed({"fields": fields})
+
+
 def _parse(model: type[Model], body: dict[str, Any]) -> Model:
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        fields = [
-            {
-                "field": ".".join(str(part) for part in problem["loc"]) or "body",
-                "problem": problem["msg"],
-            }
-            for problem in exc.errors(include_url=False, include_input=False, include_context=False)
-        ]
-        raise ValidationFailed({"fields": fields}) from None
+        raise _problems(exc) from None
 
 
-@router.post("/staff/scan/check")
+@router.post(f"{PAGE}/check")
 def check(
     request: Request,
     principal: StaffPage,
@@ -86,11 +208,11 @@ def check(
         # Answered, not raised, so the page gets JSON: undo whatever was begun.
         undo_refused(session, error)
         return _json_error(request, error)
-    view = ScanOut.of(outcome, verdict_message(outcome.verdict, language_of(request)))
+    view = scan_answer(session, outcome, language_of(request))
     return JSONResponse(view.model_dump(mode="json", by_alias=True))
 
 
-@router.post("/staff/scan/exits")
+@router.post(f"{PAGE}/exits")
 def exits(
     request: Request,
     principal: StaffPage,
@@ -108,3 +230,39 @@ def exits(
         session, gate=exits_in.gate, count=exits_in.count, actor=principal.username
     )
     return JSONResponse(ExitsOut(occupancy=OccupancyOut.of(occupancy)).model_dump(mode="json"))
+
+
+_SINCE = TypeAdapter(AwareDatetime)
+
+
+@router.get(f"{PAGE}/offline-data")
+def offline_data(
+    request: Request,
+    _principal: StaffPage,
+    session: DbSession,
+    since: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    try:
+        cursor = _SINCE.validate_python(since) if since else None
+    except ValidationError as exc:
+        return _json_error(request, _problems(exc))
+    answer = offline_data_answer(session, cursor)
+    return JSONResponse(answer.model_dump(mode="json"))
+
+
+@router.post(f"{PAGE}/offline-scans")
+def offline_scans(
+    request: Request,
+    principal: StaffPage,
+    session: DbSession,
+    body: JsonBody,
+    csrf_token: CsrfHeader = None,
+) -> Response:
+    try:
+        csrf.check(request, csrf_token)
+        upload = _parse(OfflineScansIn, body)
+    except DomainError as error:
+        undo_refused(session, error)
+        return _json_error(request, error)
+    answer = offline_scans_answer(session, upload, principal.username, language_of(request))
+    return JSONResponse(answer.model_dump(mode="json"))

@@ -4,15 +4,15 @@ from fastapi import APIRouter
 
 from reservations.accounts.router import StaffUser
 from reservations.gate import service
-from reservations.gate.messages import verdict_message
+from reservations.gate.answers import scan_answer
 from reservations.gate.schemas import (
     ExitsIn,
     ExitsOut,
     KeysOut,
     OccupancyOut,
-    PublicKeyOut,
     ScanIn,
     ScanOut,
+    public_keys,
 )
 from reservations.http import DbSession, Language
 from reservations.tickets import signing
@@ -31,7 +31,7 @@ def scan(body: ScanIn, session: DbSession, staff: StaffUser, language: Language)
         direction=body.direction,
         headcount=body.headcount,
     )
-    return ScanOut.of(outcome, verdict_message(outcome.verdict, language))
+    return scan_answer(session, outcome, language)
 
 
 @router.post("/gate/exits", response_model=ExitsOut)
@@ -49,18 +49,4 @@ def occupancy(session: DbSession) -> OccupancyOut:
 @router.get("/gate/keys", response_model=KeysOut)
 def keys(_staff: StaffUser) -> KeysOut:
     """Every public key that verifies a valid ticket, the signing one first."""
-    keyring = signing.get_keyring()
-    trusted = keyring.verifying_keys()
-    signing_kid = trusted[0].kid if trusted else None
-    return KeysOut(
-        format=signing.FORMAT,
-        keys=[
-            PublicKeyOut(
-                kid=key.kid,
-                public_key=key.public_key_b64,
-                created=key.created,
-                signing=key.kid == signing_kid,
-            )
-            for key in trusted
-        ],
-    )
+    return KeysOut(format=signing.FORMAT, keys=public_keys(signing.get_keyring().verifying_keys()))

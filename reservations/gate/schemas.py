@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from reservations.booking.schemas import MaskedPerson, SlotOut
 from reservations.gate.service import MAX_PAYLOAD_LENGTH, Occupancy, ScanOutcome
+from reservations.tickets.signing import SigningKey
 
 # A gate's name as staff and turnstiles call it: printable, no control characters.
 GateName = Annotated[
@@ -80,11 +81,27 @@ class ScanOut(BaseModel):
     people: int
     ticket: ScannedTicketOut | None
     occupancy: OccupancyOut
+    # The server's time of the verdict, in the museum's zone.
+    at: datetime | None = None
+    # The ticket's entry window (its slot less and plus the gate's margins, never after
+    # last entry): "too early" and "too late" say from and until when.
+    entry_opens_at: datetime | None = None
+    entry_closes_at: datetime | None = None
 
     @classmethod
-    def of(cls, outcome: ScanOutcome, message: str) -> ScanOut:
+    def of(
+        cls,
+        outcome: ScanOutcome,
+        message: str,
+        *,
+        at: datetime | None = None,
+        window: tuple[datetime, datetime] | None = None,
+    ) -> ScanOut:
         ticket = outcome.ticket
         return cls(
+            at=at,
+            entry_opens_at=window[0] if window else None,
+            entry_closes_at=window[1] if window else None,
             admitted=outcome.admitted,
             reason=outcome.reason,
             message=message,
@@ -121,6 +138,20 @@ class PublicKeyOut(BaseModel):
     created: str
     # True for the key that signs new tickets; the others only verify.
     signing: bool
+
+
+def public_keys(keys: list[SigningKey]) -> list[PublicKeyOut]:
+    """The keys a scanner trusts, the signing one (the first) marked."""
+    signing_kid = keys[0].kid if keys else None
+    return [
+        PublicKeyOut(
+            kid=key.kid,
+            public_key=key.public_key_b64,
+            created=key.created,
+            signing=key.kid == signing_kid,
+        )
+        for key in keys
+    ]
 
 
 class KeysOut(BaseModel):

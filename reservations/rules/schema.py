@@ -187,6 +187,9 @@ class OccupancyRules(_Strict):
 class GateRules(_Strict):
     entry_opens_minutes_before: Minutes = 30
     entry_closes_minutes_after_end: Minutes = 0
+    # Places an offline scanner keeps free below the live limit, for what other gates admit
+    # meanwhile; admins may set another value per gate.
+    offline_margin: NonNegative = 20
 
 
 class NoShowRules(_Strict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import date
 from typing import Any
 
@@ -16,6 +17,7 @@ from reservations.booking.models import TEAM, Booking
 from reservations.booking.schemas import VisitorIn
 from reservations.clock import now
 from reservations.tickets import service as tickets
+from reservations.web import session as staff_session
 from tests.conftest import TOMORROW, admin_headers
 from tests.support import people
 
@@ -58,6 +60,20 @@ def staff_account(client: Client, role: str = "staff") -> tuple[str, dict[str, s
     )
     assert response.status_code == 200, response.text
     return username, {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def page_session(client: TestClient, role: str = "staff") -> str:
+    """A staff page session of a new ``role`` account on ``client``; the scanner page's CSRF
+    token."""
+    with db.transaction() as session:
+        user = accounts.create_user(session, f"{role}{next(_names)}", STAFF_PASSWORD, role)
+        token, _record = accounts.issue_token(session, user, kind="session")
+    client.cookies.set(staff_session.COOKIE, token)
+    page = client.get("/gate")
+    assert page.status_code == 200
+    match = re.search(r'data-csrf="([^"]+)"', page.text)
+    assert match is not None
+    return match.group(1)
 
 
 def book(

@@ -27,12 +27,12 @@ def _prepare(live: LiveServer, visitors: int = 1) -> tuple[dict[str, Any], str, 
 
 
 def _sign_in(page: Any, live: LiveServer, username: str) -> None:
-    page.goto(f"{live.base_url}/staff/scan")
+    page.goto(f"{live.base_url}/gate")
     assert "/staff/login" in page.url
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{live.base_url}/staff/scan")
+    page.wait_for_url(f"{live.base_url}/gate")
     page.wait_for_selector("#scanner[data-ready='true']")
 
 

@@ -6,84 +6,71 @@ import re
 
 from fastapi.testclient import TestClient
 
-from reservations import db
-from reservations.accounts import service as accounts
-from reservations.web import session as staff_session
 from tests.conftest import set_clock
-from tests.gate.factories import OPENING, STAFF_PASSWORD, book, staff_headers, team_ticket
-
-
-def _sign_in(client: TestClient) -> str:
-    """A staff page session on ``client``; returns the page's CSRF token."""
-    with db.transaction() as session:
-        user = accounts.create_user(session, "gatekeeper", STAFF_PASSWORD, "staff")
-        token, _record = accounts.issue_token(session, user, kind="session")
-    client.cookies.set(staff_session.COOKIE, token)
-    page = client.get("/staff/scan")
-    assert page.status_code == 200
-    match = re.search(r'data-csrf="([^"]+)"', page.text)
-    assert match is not None
-    return match.group(1)
+from tests.gate.factories import OPENING, book, page_session, staff_headers, team_ticket
 
 
 def test_the_page_needs_a_staff_session(client: TestClient) -> None:
-    response = client.get("/staff/scan", follow_redirects=False)
+    response = client.get("/gate", follow_redirects=False)
     assert response.status_code == 303
-    assert response.headers["location"] == "/staff/login?next=/staff/scan"
-    check = client.post("/staff/scan/check", json={}, follow_redirects=False)
+    assert response.headers["location"] == "/staff/login?next=/gate"
+    check = client.post("/gate/check", json={}, follow_redirects=False)
     assert check.status_code == 303
 
 
 def test_the_page_runs_no_inline_code(client: TestClient) -> None:
-    _sign_in(client)
-    html = client.get("/staff/scan").text
+    page_session(client)
+    html = client.get("/gate").text
     assert "style=" not in html
     assert not re.search(r"\son[a-z]+=", html)
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/gate/scan.js" defer>']
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script src="/static/gate/offline.js" defer>',
+        '<script src="/static/gate/scan.js" defer>',
+    ]
     assert 'id="occupancy-inside">0<' in html and 'id="occupancy-limit">600<' in html
     for asset in ("/static/gate/scan.js", "/static/gate/scan.css", "/static/gate/vendor/jsQR.js"):
         assert client.get(asset).status_code == 200, asset
 
 
 def test_the_page_speaks_english_on_request(client: TestClient) -> None:
-    _sign_in(client)
-    client.get("/lang/en?next=/staff/scan")
-    html = client.get("/staff/scan").text
+    page_session(client)
+    client.get("/lang/en?next=/gate")
+    html = client.get("/gate").text
     assert "Ready to scan" in html and "People inside" in html and "等待扫码" not in html
 
 
 def test_the_page_checks_tickets_with_its_csrf_token(client: TestClient) -> None:
     ticket = book(client)["tickets"][0]
     set_clock(client, OPENING)
-    csrf = _sign_in(client)
+    csrf = page_session(client)
     body = {"payload": ticket["qr_payload"], "gate": "主入口"}
 
-    refused = client.post("/staff/scan/check", json=body)
+    refused = client.post("/gate/check", json=body)
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "csrf_failed"
-    wrong = client.post("/staff/scan/check", json=body, headers={"X-CSRF-Token": "x" * 40})
+    wrong = client.post("/gate/check", json=body, headers={"X-CSRF-Token": "x" * 40})
     assert wrong.status_code == 403
 
-    admitted = client.post("/staff/scan/check", json=body, headers={"X-CSRF-Token": csrf})
+    admitted = client.post("/gate/check", json=body, headers={"X-CSRF-Token": csrf})
     assert admitted.status_code == 200
     result = admitted.json()
     assert result["admitted"] is True and result["message"] == "准许入馆"
     assert result["ticket"]["entered_gate"] == "主入口"
     assert result["occupancy"]["inside"] == 1
 
-    again = client.post("/staff/scan/check", json=body, headers={"X-CSRF-Token": csrf})
+    again = client.post("/gate/check", json=body, headers={"X-CSRF-Token": csrf})
     assert again.json()["reason"] == "already_used"
 
 
 def test_page_errors_are_json(client: TestClient) -> None:
     set_clock(client, OPENING)
-    csrf = _sign_in(client)
+    csrf = page_session(client)
     headers = {"X-CSRF-Token": csrf}
-    bad = client.post("/staff/scan/check", json={"gate": "g"}, headers=headers)
+    bad = client.post("/gate/check", json={"gate": "g"}, headers=headers)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
     assert bad.json()["error"]["details"]["fields"][0]["field"] == "payload"
     team = team_ticket(15)
     too_many = client.post(
-        "/staff/scan/check",
+        "/gate/check",
         json={"payload": team["qr_payload"], "gate": "g", "headcount": 16},
         headers=headers,
     )
@@ -100,12 +87,12 @@ def test_the_page_counts_exits(client: TestClient) -> None:
         client.post(
             "/api/v1/gate/scan", json={"payload": ticket["qr_payload"], "gate": "g"}, headers=staff
         )
-    csrf = _sign_in(client)
+    csrf = page_session(client)
     response = client.post(
-        "/staff/scan/exits", json={"gate": "exit", "count": 5}, headers={"X-CSRF-Token": csrf}
+        "/gate/exits", json={"gate": "exit", "count": 5}, headers={"X-CSRF-Token": csrf}
     )
     assert response.status_code == 200
     assert response.json()["occupancy"]["inside"] == 0
     assert response.json()["occupancy"]["exited_today"] == 2
-    unsigned = client.post("/staff/scan/exits", json={"gate": "exit", "count": 1})
+    unsigned = client.post("/gate/exits", json={"gate": "exit", "count": 1})
     assert unsigned.status_code == 403

@@ -4,6 +4,11 @@
 // the focused field (the common gate hardware), the device camera read with the browser's
 // BarcodeDetector where it has one, or the vendored jsQR decoder in every other browser.
 // Each code is checked once by the server; the live occupancy is polled every 2 seconds.
+//
+// When the server cannot be reached the page keeps admitting: offline.js judges the ticket on
+// this device and queues the scan, and the queue goes up as soon as the server answers again
+// (or when staff press "upload now"). The bar at the top always says which of the two it is,
+// how many scans wait, and how old the offline data is.
 (function () {
   "use strict";
 
@@ -11,6 +16,13 @@
   if (!root) return;
 
   var POLL_MS = 2000;
+  // A server that has not answered a scan within this time is treated as unreachable.
+  var REQUEST_TIMEOUT_MS = 6000;
+  // While offline, how often to try the server again.
+  var PROBE_MS = 10000;
+  var REFRESH_MS = (parseInt(root.getAttribute("data-refresh-seconds"), 10) || 60) * 1000;
+  var Offline = window.GateOffline;
+  var verdictWords = JSON.parse(root.getAttribute("data-verdicts") || "{}");
   var CAMERA_FRAME_MS = 150;
   // The same code seen again by the camera within this time is the same scan.
   var CAMERA_REPEAT_MS = 4000;
@@ -22,6 +34,7 @@
   var headcountInput = $("headcount");
   var verdict = $("verdict");
   var headline = $("verdict-headline");
+  var modeLine = $("verdict-mode");
   var peopleLine = $("verdict-people");
   var details = $("verdict-details");
   var checkHint = $("verdict-check");
@@ -101,37 +114,143 @@
 
   var csrfToken = root.getAttribute("data-csrf");
 
-  function post(url, body) {
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      redirect: "manual",
-      headers: {
-        "Content-Type": "application/json",
-        "Accept": "application/json",
-        "X-CSRF-Token": csrfToken
-      },
-      body: JSON.stringify(body)
-    }).then(function (response) {
+  function failure(kind, message, status, code) {
+    var error = new Error(message || kind);
+    error.kind = kind;
+    error.status = status || 0;
+    error.code = code || null;
+    return error;
+  }
+
+  // fetch with a time limit; errors have a kind: network, session or http.
+  function call(url, options) {
+    var controller = window.AbortController ? new AbortController() : null;
+    var timer = controller ? window.setTimeout(function () { controller.abort(); }, REQUEST_TIMEOUT_MS) : null;
+    var settings = Object.assign({ credentials: "same-origin", redirect: "manual", cache: "no-store" }, options);
+    if (controller) settings.signal = controller.signal;
+    return fetch(url, settings).then(function (response) {
+      if (timer) window.clearTimeout(timer);
       // A lapsed session redirects to the login page like every staff page.
-      if (response.type === "opaqueredirect" || response.status === 401) {
-        var error = new Error("session");
-        error.kind = "session";
-        throw error;
-      }
+      if (response.type === "opaqueredirect" || response.status === 401) throw failure("session");
       return response.json().catch(function () { return null; }).then(function (data) {
         if (!response.ok) {
-          var failure = new Error("http " + response.status);
-          failure.kind = "http";
-          failure.message = data && data.error ? data.error.message : text("error");
-          throw failure;
+          var problem = data && data.error ? data.error : {};
+          throw failure("http", problem.message || text("error"), response.status, problem.code);
         }
         return data;
       });
+    }, function () {
+      if (timer) window.clearTimeout(timer);
+      throw failure("network");
     });
   }
 
-  // Scans are sent one after another, in the order they were read.
+  function post(url, body) {
+    return call(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrfToken },
+      body: JSON.stringify(body)
+    });
+  }
+
+  // --- online or not ------------------------------------------------------------------------
+
+  var online = navigator.onLine !== false;
+  var netbar = $("netbar");
+  var netState = $("net-state");
+  var uploadStatus = $("upload-status");
+  var probeTimer = null;
+
+  function setOnline(value) {
+    var changed = value !== online;
+    online = value;
+    netbar.setAttribute("data-online", value ? "true" : "false");
+    root.setAttribute("data-online", value ? "true" : "false");
+    var words = text(value ? "online" : "offline");
+    if (netState.textContent !== words) netState.textContent = words;
+    if (changed && value) {
+      refreshData().then(uploadQueue);
+    }
+    if (!value && !probeTimer) {
+      probeTimer = window.setInterval(function () { refreshData().then(uploadQueue); }, PROBE_MS);
+    }
+    if (value && probeTimer) {
+      window.clearInterval(probeTimer);
+      probeTimer = null;
+    }
+    showNetFacts();
+  }
+
+  // A request failed: was it the network?
+  function noteFailure(error) {
+    if (error && error.kind === "network") setOnline(false);
+  }
+
+  function showNetFacts() {
+    $("queue-count").textContent = text("waiting-scans", { n: Offline.waitingCount() });
+    var age = Offline.dataAgeMinutes();
+    $("data-age").textContent = !Offline.hasData() ? text("no-data")
+      : age < 1 ? text("data-fresh") : text("data-age", { minutes: age });
+    $("device-name").textContent = Offline.deviceName() || "—";
+    root.setAttribute("data-waiting", String(Offline.waitingCount()));
+    if (!online) showEstimate();
+  }
+
+  function refreshData() {
+    var since = Offline.cursor();
+    var url = root.getAttribute("data-offline-data-url") + (since ? "?since=" + encodeURIComponent(since) : "");
+    var sentAt = Date.now();
+    return call(url, { headers: { "Accept": "application/json" } }).then(function (answer) {
+      return Offline.absorb(answer, sentAt, Date.now()).then(function () {
+        root.setAttribute("data-offline-ready", "true");
+        setOnline(true);
+        showOccupancy({ inside: answer.inside, limit: answer.limit }, true);
+      });
+    }, function (error) {
+      if (error.kind === "session") showSession();
+      noteFailure(error);
+    }).then(showNetFacts);
+  }
+
+  function uploadQueue(forced) {
+    if (!Offline.waitingCount()) {
+      if (forced) uploadStatus.textContent = text("nothing-waiting");
+      return Promise.resolve();
+    }
+    if (!online && !forced) return Promise.resolve();
+    uploadStatus.textContent = text("uploading");
+    return Offline.upload(post, root.getAttribute("data-offline-scans-url")).then(function (totals) {
+      setOnline(true);
+      var words = text("upload-done", { n: totals.sent });
+      if (totals.conflicts) words += " " + text("upload-conflicts", { n: totals.conflicts });
+      if (totals.rejected) words += " " + text("upload-rejected", { n: totals.rejected });
+      uploadStatus.textContent = words;
+      totals.results.forEach(function (done) { updateRecent(done.scan); });
+      root.setAttribute("data-uploads", String(parseInt(root.getAttribute("data-uploads") || "0", 10) + 1));
+      // The server's count now includes what was uploaded.
+      pollNow();
+    }, function (error) {
+      if (error.kind === "session") {
+        showSession();
+      } else if (error.kind === "http" && error.code === "csrf_failed" && online) {
+        window.location.reload();  // a kept page's token: a fresh page brings a fresh one
+        return;
+      }
+      noteFailure(error);
+      uploadStatus.textContent = text("upload-failed");
+    }).then(showNetFacts);
+  }
+
+  $("force-upload").addEventListener("click", function () {
+    uploadQueue(true);
+    payloadInput.focus({ preventScroll: true });
+  });
+
+  function showSession() {
+    showMessage("bad", text("session"), root.getAttribute("data-login-url"));
+  }
+
+  // Scans are handled one after another, in the order they were read.
   var queue = Promise.resolve();
 
   function submitCode(raw, source) {
@@ -148,20 +267,45 @@
     if (body.direction === "in" && headcount > 0) body.headcount = headcount;
     headcountInput.value = "";
     queue = queue.then(function () {
+      if (!online) return judgeOffline(body);
       showMessage("busy", text("checking"));
+      var sentAt = Date.now();
       return post(root.getAttribute("data-check-url"), body).then(function (result) {
+        Offline.noteServerTime(result.at, sentAt, Date.now());
+        if (result.admitted && result.direction === "in" && result.ticket) Offline.markUsed(result.ticket.ticket_id);
         showVerdict(result, source);
         showOccupancy(result.occupancy, true);
       }, function (error) {
+        if (error.kind === "network") {
+          // The server is out of reach: judge it here rather than keep a family waiting.
+          setOnline(false);
+          return judgeOffline(body);
+        }
         if (error.kind === "session") {
-          showMessage("bad", text("session"), "/staff/login?next=/staff/scan");
-        } else if (error.kind === "http") {
-          showMessage("bad", error.message);
+          showSession();
         } else {
-          showMessage("bad", text("network"));
+          showMessage("bad", error.message);
         }
         beep(false);
+        return undefined;
       });
+    });
+  }
+
+  function judgeOffline(body) {
+    return Offline.scanOffline(body.payload, body.direction, body.headcount, body.gate).then(function (verdict) {
+      if (verdict.error === "no-data") {
+        showMessage("bad", text("no-offline-data"));
+        beep(false);
+        return;
+      }
+      if (verdict.error === "headcount") {
+        showMessage("bad", text("headcount-too-large", { n: verdict.claims.party }));
+        beep(false);
+        return;
+      }
+      showOfflineVerdict(verdict, body.direction);
+      showNetFacts();
     });
   }
 
@@ -175,9 +319,12 @@
 
   // --- showing verdicts ---------------------------------------------------------------------
 
-  function setState(state) {
-    verdict.className = "verdict verdict--" + state;
+  function setState(state, mode) {
+    var shown = state === "offline-ok" ? "offline" : state;
+    verdict.className = "verdict verdict--" + shown;
     verdict.setAttribute("data-state", state);
+    verdict.setAttribute("data-mode", mode || "online");
+    modeLine.hidden = mode !== "offline";
   }
 
   function showMessage(state, message, link) {
@@ -200,9 +347,17 @@
     return String(iso).slice(11, 16);
   }
 
+  function showRow(id, value) {
+    $(id).textContent = value || "";
+    $(id + "-row").hidden = !value;
+  }
+
+  var checkWords = checkHint.textContent;
+
   function showVerdict(result, source) {
     var ok = result.admitted;
-    setState(ok ? "ok" : "bad");
+    checkHint.textContent = checkWords;
+    setState(ok ? "ok" : "bad", "online");
     headline.textContent = (ok ? "✓ " : "✕ ") + result.message;
     verdict.setAttribute("data-reason", result.reason || "");
     var ticket = result.ticket;
@@ -214,36 +369,122 @@
     }
     if (ticket) {
       $("verdict-name").textContent = ticket.visitor.name || "—";
+      $("verdict-name-row").hidden = false;
       $("verdict-id").textContent = ticket.visitor.id_masked || "—";
+      $("verdict-id-row").hidden = false;
       $("verdict-party").textContent = text("people", { n: ticket.party_size });
       $("verdict-slot").textContent = ticket.date + " · " + ticket.slot.start + "–" + ticket.slot.end;
-      $("verdict-org").textContent = ticket.organization || "";
-      $("verdict-org-row").hidden = !ticket.organization;
+      showRow("verdict-window", result.entry_opens_at
+        ? text("window", { opens: clock(result.entry_opens_at), closes: clock(result.entry_closes_at) }) : "");
+      showRow("verdict-org", ticket.organization || "");
       var showEntry = !ok && ticket.entered_at;
-      $("verdict-entered").textContent = showEntry
-        ? text("entered", { time: clock(ticket.entered_at), gate: ticket.entered_gate || "" })
-        : "";
-      $("verdict-entered-row").hidden = !showEntry;
+      showRow("verdict-entered", showEntry
+        ? text("entered", { time: clock(ticket.entered_at), gate: ticket.entered_gate || "" }) : "");
       details.hidden = false;
       checkHint.hidden = !(ok && result.direction === "in");
     } else {
       details.hidden = true;
       checkHint.hidden = true;
     }
-    addRecent(result);
+    addRecent({
+      ok: ok,
+      message: result.message,
+      who: ticket ? (ticket.visitor.name || ticket.ticket_id) : "",
+      time: String(result.at || "").slice(11, 19),
+      offline: false
+    });
     beep(ok);
   }
 
-  function addRecent(result) {
+  function reasonWords(reason, window_) {
+    if (window_ && reason === "too_early") return verdictWords.too_early_at.replace("{time}", Offline.hhmm(window_.opens));
+    if (window_ && reason === "too_late") return verdictWords.too_late_at.replace("{time}", Offline.hhmm(window_.closes));
+    return verdictWords[reason] || verdictWords.invalid;
+  }
+
+  function showOfflineVerdict(result, way) {
+    var ok = result.admitted;
+    var claims = result.claims;
+    setState(ok ? "offline-ok" : "bad", "offline");
+    var words = ok ? text(way === "out" ? "offline-checked-out" : "offline-admitted") : reasonWords(result.reason, result.window);
+    headline.textContent = (ok ? "✓ " : "✕ ") + words;
+    verdict.setAttribute("data-reason", result.reason || "");
+    if (ok) {
+      peopleLine.textContent = text(way === "out" ? "checked-out-people" : "admitted-people", { n: result.people });
+      peopleLine.hidden = false;
+    } else {
+      peopleLine.hidden = true;
+    }
+    if (claims) {
+      // Offline there are no names: the ticket's own facts, and the document to check.
+      $("verdict-name-row").hidden = true;
+      $("verdict-id-row").hidden = true;
+      $("verdict-party").textContent = text("people", { n: claims.party });
+      $("verdict-slot").textContent = claims.day + " · " + claims.slotId;
+      showRow("verdict-window", result.window
+        ? text("window", { opens: Offline.hhmm(result.window.opens), closes: Offline.hhmm(result.window.closes) }) : "");
+      showRow("verdict-org", "");
+      showRow("verdict-entered", "");
+      details.hidden = false;
+    } else {
+      details.hidden = true;
+    }
+    checkHint.textContent = text("offline-hint");
+    checkHint.hidden = !ok;
+    if (result.scan) {
+      addRecent({
+        ok: ok,
+        message: words,
+        who: claims ? claims.ticketId : "",
+        time: Offline.hhmmss(result.scan.atMs),
+        offline: true,
+        scan: result.scan
+      });
+    }
+    beep(ok);
+  }
+
+
+  // Each line says when: the server's time of its verdict, or for a scan judged offline
+  // this device's time corrected by the server's offset, marked as such.
+  function addRecent(entry) {
     var item = document.createElement("li");
-    item.className = result.admitted ? "recent__ok" : "recent__bad";
-    var now = new Date();
-    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
-    var who = result.ticket ? (result.ticket.visitor.name || result.ticket.ticket_id) : "";
-    item.textContent = pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" + pad(now.getSeconds()) +
-      "  " + (result.admitted ? "✓" : "✕") + " " + result.message + (who ? " · " + who : "");
+    item.className = entry.ok ? "recent__ok" : "recent__bad";
+    var time = document.createElement("time");
+    time.className = "recent__time";
+    time.textContent = entry.time;
+    item.appendChild(time);
+    var mark = document.createElement("span");
+    mark.className = "recent__mark";
+    mark.textContent = entry.offline ? text("device-time") : text("server-time");
+    item.appendChild(mark);
+    var what = document.createElement("span");
+    what.textContent = (entry.ok ? "✓ " : "✕ ") + entry.message + (entry.who ? " · " + entry.who : "");
+    item.appendChild(what);
+    if (entry.offline) {
+      var state = document.createElement("span");
+      state.className = "recent__state";
+      item.appendChild(state);
+      item.id = "scan-" + entry.scan.id;
+      item.setAttribute("data-offline", "true");
+      fillState(state, entry.scan);
+    } else {
+      item.setAttribute("data-offline", "false");
+    }
     recent.insertBefore(item, recent.firstChild);
     while (recent.children.length > 10) recent.removeChild(recent.lastChild);
+  }
+
+  function fillState(element, scan) {
+    var words = scan.state === "waiting" ? text("queued")
+      : scan.result && scan.result.conflict ? text("conflict") : text("uploaded");
+    element.textContent = " · " + words;
+    element.parentNode.setAttribute("data-state", scan.state);
+  }
+
+  function updateRecent(scan) {
+    var item = document.getElementById("scan-" + scan.id);
+    if (item) fillState(item.querySelector(".recent__state"), scan);
   }
 
   var audio = null;
@@ -285,23 +526,41 @@
     if (fresh) {
       lastFresh = Date.now();
       stale.hidden = true;
+      Offline.noteReading(occupancy);
     }
+  }
+
+  // Offline: the last count from the server plus what this device let in since.
+  function showEstimate() {
+    var known = Offline.estimate();
+    if (!known) return;
+    showOccupancy({ inside: known.inside, limit: known.limit }, false);
+    stale.textContent = text("estimate");
+    stale.hidden = false;
+  }
+
+  function pollNow() {
+    return fetch(root.getAttribute("data-occupancy-url"), { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (occupancy) {
+        if (!occupancy) return;
+        showOccupancy(occupancy, true);
+        // Scans still waiting here are not in the server's count yet.
+        if (Offline.waitingCount()) showEstimate();
+      })
+      .catch(function () { /* shown as stale below */ });
   }
 
   function poll() {
     if (document.hidden) return;
-    fetch(root.getAttribute("data-occupancy-url"), { credentials: "same-origin", cache: "no-store" })
-      .then(function (response) { return response.ok ? response.json() : null; })
-      .then(function (occupancy) {
-        if (occupancy) showOccupancy(occupancy, true);
-      })
-      .catch(function () { /* shown as stale below */ })
-      .then(function () {
-        if (Date.now() - lastFresh > 3 * POLL_MS) {
-          stale.textContent = text("stale");
-          stale.hidden = false;
-        }
-      });
+    pollNow().then(function () {
+      if (!online) {
+        showEstimate();
+      } else if (Date.now() - lastFresh > 3 * POLL_MS) {
+        stale.textContent = text("stale");
+        stale.hidden = false;
+      }
+    });
   }
   lastFresh = Date.now();
   window.setInterval(poll, POLL_MS);
@@ -316,13 +575,15 @@
     var status = $("exits-status");
     if (!(count > 0)) return;
     if (!gate) { status.textContent = text("gate-required"); gateInput.focus(); return; }
+    if (!online) { status.textContent = text("exits-offline"); return; }
     post(root.getAttribute("data-exits-url"), { gate: gate, count: count }).then(function (result) {
       showOccupancy(result.occupancy, true);
       status.textContent = text("exits-done", { n: count });
       $("exit-count").value = "1";
     }, function (error) {
+      noteFailure(error);
       status.textContent = error.kind === "session" ? text("session")
-        : error.kind === "http" ? error.message : text("network");
+        : error.kind === "http" ? error.message : text("exits-offline");
     });
   });
 
@@ -440,6 +701,35 @@
     payloadInput.focus({ preventScroll: true });
   });
 
-  root.setAttribute("data-ready", "true");
+  // --- offline: the worker, the data, the queue ----------------------------------------------
+
+  window.addEventListener("online", function () { refreshData().then(function () { uploadQueue(); }); });
+  window.addEventListener("offline", function () { setOnline(false); });
+
+  function registerWorker() {
+    if (!("serviceWorker" in navigator) || !window.isSecureContext) return Promise.resolve();
+    return navigator.serviceWorker.register(root.getAttribute("data-worker-url"), {
+      scope: root.getAttribute("data-worker-scope")
+    }).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function () {
+      root.setAttribute("data-worker", "ready");
+    }).catch(function () { root.setAttribute("data-worker", "failed"); });
+  }
+
+  Offline.start({ verifierUrl: root.getAttribute("data-verifier-url") }).then(function () {
+    root.setAttribute("data-verifier", Offline.verifierKind());
+    setOnline(navigator.onLine !== false);
+    showNetFacts();
+    registerWorker();
+    // While online, fresh data every minute; what waited goes up at once.
+    window.setInterval(function () { if (online) refreshData().then(function () { uploadQueue(); }); }, REFRESH_MS);
+    window.setInterval(showNetFacts, 15000);
+    return refreshData().then(function () { return uploadQueue(); });
+  }).catch(function () {
+    root.setAttribute("data-verifier", "none");
+  }).then(function () {
+    root.setAttribute("data-ready", "true");
+  });
   payloadInput.focus();
 })();
