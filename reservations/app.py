@@ -21,6 +21,7 @@ from reservations.http import install_error_handlers
 from reservations.jobs import pages as jobs_pages
 from reservations.jobs import runtime as jobs_runtime
 from reservations.jobs.router import router as jobs_router
+from reservations.logs import AccessLog, install_log_redaction
 from reservations.protection.bodysize import BodySizeLimit
 from reservations.protection.router import router as protection_router
 from reservations.rehearsal.router import router as rehearsal_router
@@ -69,6 +70,9 @@ def create_app() -> FastAPI:
     app.state.page_error_handler = page_error
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)
+    if settings.access_log == "on":
+        app.add_middleware(AccessLog)
+    install_log_redaction()
     app.mount("/static", StaticFiles(directory=resources.static_dir()), name="static")
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(health_router)

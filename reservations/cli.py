@@ -9,12 +9,17 @@ import sys
 
 from reservations.bootstrap import WORKER_ENV, prepare
 from reservations.jobs.commands import add_job_commands
+from reservations.settings import reset_settings_cache
 from reservations.tickets.commands import add_key_commands
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    if not args.access_log:
+        # Read by every worker's settings (the service writes its own access log).
+        os.environ["RESERVATIONS_ACCESS_LOG"] = "off"
+        reset_settings_cache()
     prepare()
     os.environ[WORKER_ENV] = "1"
     uvicorn.run(
@@ -26,7 +31,9 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=args.proxy_headers,
         forwarded_allow_ips=args.forwarded_allow_ips,
         log_level=args.log_level,
-        access_log=args.access_log,
+        # uvicorn's access log writes the whole request line, secrets included; the service
+        # writes its own (reservations.logs).
+        access_log=False,
         # A worker importing the app on a busy machine can take more than uvicorn's default
         # five seconds to answer its first health check; it is not dead.
         timeout_worker_healthcheck=60,
@@ -51,7 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info")
-    serve.add_argument("--no-access-log", dest="access_log", action="store_false")
+    serve.add_argument(
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="write no access log (same as RESERVATIONS_ACCESS_LOG=off)",
+    )
     serve.add_argument(
         "--proxy-headers",
         action="store_true",

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # Writing requests on request threads at once, per process (see reservations.http).
     write_concurrency: int = 16
     log_level: str = "INFO"
+    # The service's own access log, with secrets and personal data withheld (reservations.logs).
+    access_log: Literal["on", "off"] = "on"
 
     # Scheduled jobs (reservations.jobs): ``off`` when jobs run from cron with
     # ``reservations run-job --due``. With a frozen clock the scheduler never starts.
