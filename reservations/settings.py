@@ -49,8 +49,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
 
     token_ttl_minutes: int = 12 * 60
-    login_max_failures: int = 5
-    login_lockout_minutes: int = 15
+    # Wrong sign-ins: per account and client address, and per address, within the lockout
+    # window; past either, that address waits out the window (reservations.accounts.signin).
+    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=30, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    # Password checks (Argon2id, 64 MiB and four threads each) at once per process.
+    sign_in_concurrency: int = Field(default=1, ge=1, le=64)
 
     # Request handlers run on a pool of 40 threads; the connection pool can serve them all
     # so no handler waits for a connection while holding another one's lock.

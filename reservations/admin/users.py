@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from reservations.accounts import service as accounts
+from reservations.accounts import signin
 from reservations.accounts.errors import UsernameTaken
 from reservations.accounts.models import ADMIN, User
 from reservations.admin import audit
@@ -81,6 +82,7 @@ def enable(session: Session, username: str, actor: str) -> User:
 def reset_password(session: Session, username: str, password: str, actor: str) -> User:
     user = _existing(session, username)
     accounts.reset_password(session, user, password)
+    signin.lift(session, username)
     # What changed is recorded, not the password: only that it was set and sessions ended.
     audit.record(
         session,

@@ -33,10 +33,32 @@ def upgrade() -> None:
     _canonical_visitors(connection)
     _canonical_phones(connection)
 
+    # Wrong sign-ins are counted per account and address, no longer on the account.
+    op.create_table(
+        "sign_in_throttle",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("account", sa.String(length=64), nullable=True),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("window_started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("blocked_until", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("key"),
+    )
+    with op.batch_alter_table("sign_in_throttle", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sign_in_throttle_account"), ["account"])
+        batch_op.create_index(batch_op.f("ix_sign_in_throttle_blocked_until"), ["blocked_until"])
+    with op.batch_alter_table("app_user", schema=None) as batch_op:
+        batch_op.drop_column("locked_until")
+        batch_op.drop_column("failed_logins")
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("app_user", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch_op.add_column(sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
+    op.drop_table("sign_in_throttle")
     # The short masks and canonical numbers stay: the old ones showed too much.
-    pass
 
 
 def _vault() -> Any:
