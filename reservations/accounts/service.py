@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from reservations import clock
 from reservations.accounts import passwords
 from reservations.accounts.errors import UsernameTaken
-from reservations.accounts.models import ROLE_RANK, AccessToken, User
+from reservations.accounts.models import ADMIN, ROLE_RANK, AccessToken, User
 from reservations.dbtypes import UTCDateTime
 from reservations.errors import Forbidden, Unauthorized, field_error
 from reservations.settings import get_settings
@@ -142,10 +142,20 @@ def find_user(session: Session, username: str, *, lock: bool = False) -> User | 
     return session.exec(statement).first()
 
 
-def active_admin_count(session: Session) -> int:
-    from reservations.accounts.models import ADMIN
+def lock_active_admins(session: Session) -> int:
+    """Lock every active admin's row and count them: the last-admin guard.
 
-    statement = select(User.id).where(User.role == ADMIN, col(User.disabled).is_(False))
+    One lock over all admins, taken before any single account's row and always in the same
+    order, so two admins disabling each other at the same instant are serialised (the
+    second sees the first's change once it commits, even under READ COMMITTED) and never
+    deadlock. SQLite's write lock serialises them anyway.
+    """
+    statement = (
+        select(User.id)
+        .where(User.role == ADMIN, col(User.disabled).is_(False))
+        .order_by(col(User.id))
+        .with_for_update()
+    )
     return len(list(session.exec(statement)))
 
 

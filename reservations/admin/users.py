@@ -48,10 +48,11 @@ def create(session: Session, username: str, password: str, role: str, actor: str
 
 
 def disable(session: Session, username: str, actor: str) -> User:
-    user = _existing(session, username)
-    if user.username == actor:
+    if username == actor:
         raise CannotDisableSelf()
-    if user.role == ADMIN and not user.disabled and accounts.active_admin_count(session) <= 1:
+    active_admins = accounts.lock_active_admins(session)  # before the account's own row
+    user = _existing(session, username)
+    if user.role == ADMIN and not user.disabled and active_admins <= 1:
         raise LastActiveAdmin()
     if accounts.set_disabled(session, user, True):
         audit.record(
