@@ -49,6 +49,4 @@ class SignInThrottle(SQLModel, table=True):
     account: str | None = Field(default=None, max_length=64, index=True)
     failures: int = 0
     window_started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
-    blocked_until: datetime | None = Field(
-        default=None, sa_column=Column(UTCDateTime, index=True)
-    )
+    blocked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, index=True))
