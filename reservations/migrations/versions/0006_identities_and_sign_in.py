@@ -50,8 +50,20 @@ def upgrade() -> None:
         batch_op.drop_column("locked_until")
         batch_op.drop_column("failed_logins")
 
+    # Spent proof-of-work challenges, shared by every process without Redis.
+    op.create_table(
+        "spent_challenge",
+        sa.Column("nonce", sa.String(length=32), nullable=False),
+        sa.Column("request_mark", sa.String(length=32), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("nonce"),
+    )
+    with op.batch_alter_table("spent_challenge", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_spent_challenge_expires_at"), ["expires_at"])
+
 
 def downgrade() -> None:
+    op.drop_table("spent_challenge")
     with op.batch_alter_table("app_user", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("failed_logins", sa.Integer(), nullable=False, server_default="0")
