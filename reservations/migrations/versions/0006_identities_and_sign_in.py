@@ -1,5 +1,5 @@
 """one person under every spelling, short masks, sign-in throttles, spent challenges,
-renewable team leader keys
+renewable team leader page keys
 
 Data: every stored document and phone number is brought to its canonical form (NFKC,
 separators removed, upper case): the masks are made again from it (passports and permits
@@ -61,8 +61,25 @@ def upgrade() -> None:
     with op.batch_alter_table("spent_challenge", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_spent_challenge_expires_at"), ["expires_at"])
 
+    # Team leaders' page keys: one stored hash per request, renewable, ending with the visit
+    # day. The keys handed out before (a keyed hash of the reference) stop working: leaders
+    # prove who they are once more.
+    op.create_table(
+        "team_page_key",
+        sa.Column("booking_id", sa.Integer(), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["booking_id"], ["booking.id"]),
+        sa.PrimaryKeyConstraint("booking_id"),
+        sa.UniqueConstraint("key_hash"),
+    )
+    with op.batch_alter_table("team_page_key", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_team_page_key_expires_at"), ["expires_at"])
+
 
 def downgrade() -> None:
+    op.drop_table("team_page_key")
     op.drop_table("spent_challenge")
     with op.batch_alter_table("app_user", schema=None) as batch_op:
         batch_op.add_column(
