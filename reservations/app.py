@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from reservations import __version__, resources
 from reservations.accounts.router import router as accounts_router
@@ -72,6 +73,9 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityHeaders)
     if settings.access_log == "on":
         app.add_middleware(AccessLog)
+    if settings.trusted_proxies:
+        # Outermost: everything inside sees the visitor's address and scheme.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     install_log_redaction()
     app.mount("/static", StaticFiles(directory=resources.static_dir()), name="static")
     api = APIRouter(prefix=API_PREFIX)

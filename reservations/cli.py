@@ -7,9 +7,11 @@ import logging
 import os
 import sys
 
+from pydantic import ValidationError
+
 from reservations.bootstrap import WORKER_ENV, prepare
 from reservations.jobs.commands import add_job_commands
-from reservations.settings import reset_settings_cache
+from reservations.settings import explain, get_settings, reset_settings_cache
 from reservations.tickets.commands import add_key_commands
 
 
@@ -28,8 +30,9 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=args.proxy_headers,
-        forwarded_allow_ips=args.forwarded_allow_ips,
+        # Forwarded headers are the app's to trust (RESERVATIONS_TRUSTED_PROXIES), in every
+        # way it is served; uvicorn would otherwise believe them from loopback.
+        proxy_headers=False,
         log_level=args.log_level,
         # uvicorn's access log writes the whole request line, secrets included; the service
         # writes its own (reservations.logs).
@@ -64,12 +67,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="write no access log (same as RESERVATIONS_ACCESS_LOG=off)",
     )
-    serve.add_argument(
-        "--proxy-headers",
-        action="store_true",
-        help="trust X-Forwarded-For from --forwarded-allow-ips (behind a reverse proxy)",
-    )
-    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
     serve.set_defaults(handler=_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations and seed the rules")
@@ -82,7 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
-    result: int = args.handler(args)
+    try:
+        get_settings()  # refuse to start on settings that are not valid, before anything
+        result: int = args.handler(args)
+    except ValidationError as exc:
+        print(f"reservations: {explain(exc)}", file=sys.stderr)
+        return 2
     return result
 
 

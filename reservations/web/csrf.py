@@ -33,9 +33,7 @@ class CsrfToken:
 
     def attach(self, response: Response) -> None:
         if self.is_new:
-            response.set_cookie(
-                COOKIE, self.value, httponly=True, samesite="strict", secure=False, path="/"
-            )
+            response.set_cookie(COOKIE, self.value, httponly=True, samesite="strict", path="/")
 
 
 def csrf_token_for(request: Request) -> CsrfToken:

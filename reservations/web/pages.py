@@ -73,7 +73,7 @@ async def login(
             refused.headers["Retry-After"] = str(exc.retry_after_seconds)
         return refused
     response = RedirectResponse(safe_next(next, "/staff"), status_code=303)
-    staff_session.start(request, response, signed_in.token, get_settings().token_ttl_minutes * 60)
+    staff_session.start(response, signed_in.token, get_settings().token_ttl_minutes * 60)
     return response
 
 
