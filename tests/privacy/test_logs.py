@@ -37,7 +37,7 @@ def test_the_server_log_holds_no_token_and_no_personal_data(
             secrets.append(token)
             private = f"/my/{reference}/{token}"
             page = client.get(private)
-            assert page.status_code == 200
+            assert page.status_code == 200, page.text[:1000]
             for url in re.findall(r'src="(/api/v1/tickets/[^"]+)"', page.text):
                 url = url.replace("&amp;", "&")
                 assert client.get(url).status_code == 200
