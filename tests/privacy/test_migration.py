@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import text
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
 
 from reservations import db
 from reservations.booking.identities import DOCUMENT, IDENTITY, PHONE
@@ -217,3 +220,39 @@ def test_a_claim_that_would_collide_keeps_its_old_hash(old_schema: Service) -> N
     assert after["WIDE"]["identity"] == old_identity("passport", "E２４６８５５０６")
     assert after["WIDE"]["number"] == "E２４６８５５０６"
     assert after["PLAIN"]["masked"] == after["WIDE"]["masked"] == "E******06"
+
+
+NEW_TABLES = {"sign_in_throttle", "spent_challenge", "team_page_key", "app_user"}
+
+
+def _concerns_new_tables(diff: object) -> bool:
+    items = diff if isinstance(diff, list) else [diff]
+    for item in items:
+        for part in item if isinstance(item, tuple) else (item,):
+            name = getattr(part, "name", None)
+            table = getattr(getattr(part, "table", None), "name", None)
+            if name in NEW_TABLES or table in NEW_TABLES or part in NEW_TABLES:
+                return True
+    return False
+
+
+def test_the_migrated_tables_match_the_models(any_client: object) -> None:
+    with db.get_engine().connect() as connection:
+        context = MigrationContext.configure(connection, opts={"render_as_batch": True})
+        differences = [
+            d for d in compare_metadata(context, SQLModel.metadata) if _concerns_new_tables(d)
+        ]
+    assert differences == []
+
+
+def test_the_migration_goes_down_and_up_again(old_schema: Service) -> None:
+    db.migrate()
+    with db.get_engine().connect() as connection:
+        command.downgrade(db.alembic_config(connection), BEFORE)
+        connection.commit()
+        columns = {c["name"] for c in inspect(connection).get_columns("app_user")}
+        assert {"failed_logins", "locked_until"} <= columns
+        assert "sign_in_throttle" not in inspect(connection).get_table_names()
+    db.migrate()
+    with db.get_engine().connect() as connection:
+        assert set(inspect(connection).get_table_names()) >= NEW_TABLES
