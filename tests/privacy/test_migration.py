@@ -11,18 +11,15 @@ from typing import Any
 
 import pytest
 from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
-from sqlmodel import SQLModel
 
 from reservations import db
 from reservations.booking.identities import DOCUMENT, IDENTITY, PHONE
 from reservations.bootstrap import reset_process_state
 from reservations.privacy.vault import get_vault
 from tests.conftest import TOMORROW, Service, start_in_process
-from tests.support import people
+from tests.support import people, schema
 
 BEFORE = "0005"
 NOW = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
@@ -225,24 +222,9 @@ def test_a_claim_that_would_collide_keeps_its_old_hash(old_schema: Service) -> N
 NEW_TABLES = {"sign_in_throttle", "spent_challenge", "team_page_key", "app_user"}
 
 
-def _concerns_new_tables(diff: object) -> bool:
-    items = diff if isinstance(diff, list) else [diff]
-    for item in items:
-        for part in item if isinstance(item, tuple) else (item,):
-            name = getattr(part, "name", None)
-            table = getattr(getattr(part, "table", None), "name", None)
-            if name in NEW_TABLES or table in NEW_TABLES or part in NEW_TABLES:
-                return True
-    return False
-
-
 def test_the_migrated_tables_match_the_models(any_client: object) -> None:
     with db.get_engine().connect() as connection:
-        context = MigrationContext.configure(connection, opts={"render_as_batch": True})
-        differences = [
-            d for d in compare_metadata(context, SQLModel.metadata) if _concerns_new_tables(d)
-        ]
-    assert differences == []
+        assert schema.differences(connection, NEW_TABLES) == []
 
 
 def test_the_migration_goes_down_and_up_again(old_schema: Service) -> None:
