@@ -27,6 +27,8 @@ def image_url(ticket_id: str, kind: str) -> str:
 
 
 def is_signed(ticket_id: str, presented: str | None) -> bool:
-    return bool(presented) and hmac.compare_digest(
-        signature(ticket_id), (presented or "").strip().lower()
-    )
+    if not presented:
+        return False
+    # Bytes: compare_digest refuses text that is not ASCII, and anybody may send that.
+    expected = signature(ticket_id).encode()
+    return hmac.compare_digest(expected, presented.strip().lower().encode("utf-8", "replace"))

@@ -43,6 +43,15 @@ def test_wrong_password_shows_the_form_again_and_counts(client: TestClient) -> N
     assert int(held_back.headers["Retry-After"]) > 0
 
 
+def test_a_csrf_token_that_is_not_ascii_is_refused_not_a_crash(client: TestClient) -> None:
+    client.get("/staff/login")
+    response = client.post(
+        "/staff/login",
+        data={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD, "csrf_token": "令牌é"},
+    )
+    assert response.status_code == 403 and "csrf_failed" in response.text
+
+
 def test_login_form_without_csrf_token_is_refused(client: TestClient) -> None:
     client.get("/staff/login")
     response = client.post(
