@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from reservations import __version__, resources
 from reservations.accounts.router import router as accounts_router
@@ -24,6 +25,7 @@ from reservations.http import install_error_handlers
 from reservations.jobs import pages as jobs_pages
 from reservations.jobs import runtime as jobs_runtime
 from reservations.jobs.router import router as jobs_router
+from reservations.logs import AccessLog, install_log_redaction
 from reservations.protection.bodysize import BodySizeLimit
 from reservations.protection.router import router as protection_router
 from reservations.rehearsal.router import router as rehearsal_router
@@ -72,6 +74,12 @@ def create_app() -> FastAPI:
     app.state.page_error_handler = page_error
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)
+    if settings.access_log == "on":
+        app.add_middleware(AccessLog)
+    if settings.trusted_proxies:
+        # Outermost: everything inside sees the visitor's address and scheme.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
+    install_log_redaction()
     app.mount("/static", StaticFiles(directory=resources.static_dir()), name="static")
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(health_router)

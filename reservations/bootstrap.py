@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from reservations import clock, db
 from reservations.accounts import service as accounts
+from reservations.logs import install_log_redaction
 from reservations.privacy.vault import get_vault
 from reservations.rehearsal import service as rehearsal
 from reservations.rules import service as rules
@@ -56,13 +57,14 @@ def configure_clock() -> None:
 
 def configure_logging() -> None:
     """Send the service's own logs somewhere in every process (uvicorn only sets up its own
-    loggers). Log records never carry personal data: see reservations.http."""
+    loggers). Log records never carry personal data: see reservations.logs."""
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(
             level=get_settings().log_level.upper(),
             format="%(asctime)s %(levelname)s %(name)s %(message)s",
         )
+    install_log_redaction()
 
 
 def prepare_worker() -> None:

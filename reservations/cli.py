@@ -7,14 +7,21 @@ import logging
 import os
 import sys
 
+from pydantic import ValidationError
+
 from reservations.bootstrap import WORKER_ENV, prepare
 from reservations.jobs.commands import add_job_commands
+from reservations.settings import explain, get_settings, reset_settings_cache
 from reservations.tickets.commands import add_key_commands
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    if not args.access_log:
+        # Read by every worker's settings (the service writes its own access log).
+        os.environ["RESERVATIONS_ACCESS_LOG"] = "off"
+        reset_settings_cache()
     prepare()
     os.environ[WORKER_ENV] = "1"
     uvicorn.run(
@@ -23,10 +30,13 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=args.proxy_headers,
-        forwarded_allow_ips=args.forwarded_allow_ips,
+        # Forwarded headers are the app's to trust (RESERVATIONS_TRUSTED_PROXIES), in every
+        # way it is served; uvicorn would otherwise believe them from loopback.
+        proxy_headers=False,
         log_level=args.log_level,
-        access_log=args.access_log,
+        # uvicorn's access log writes the whole request line, secrets included; the service
+        # writes its own (reservations.logs).
+        access_log=False,
         # A worker importing the app on a busy machine can take more than uvicorn's default
         # five seconds to answer its first health check; it is not dead.
         timeout_worker_healthcheck=60,
@@ -51,13 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info")
-    serve.add_argument("--no-access-log", dest="access_log", action="store_false")
     serve.add_argument(
-        "--proxy-headers",
-        action="store_true",
-        help="trust X-Forwarded-For from --forwarded-allow-ips (behind a reverse proxy)",
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="write no access log (same as RESERVATIONS_ACCESS_LOG=off)",
     )
-    serve.add_argument("--forwarded-allow-ips", default="127.0.0.1")
     serve.set_defaults(handler=_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations and seed the rules")
@@ -70,7 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
-    result: int = args.handler(args)
+    try:
+        get_settings()  # refuse to start on settings that are not valid, before anything
+        result: int = args.handler(args)
+    except ValidationError as exc:
+        print(f"reservations: {explain(exc)}", file=sys.stderr)
+        return 2
     return result
 
 

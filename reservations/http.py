@@ -25,6 +25,7 @@ from reservations.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from reservations.logs import loggable_path
 from reservations.settings import get_settings
 
 log = logging.getLogger("reservations.http")
@@ -185,18 +186,22 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _database_busy(request: Request, exc: Exception) -> Response:
         # A locked SQLite file or an exhausted connection pool: the client may retry.
         log.warning(
-            "database busy (%s) on %s %s", type(exc).__name__, request.method, request.url.path
+            "database busy (%s) on %s %s",
+            type(exc).__name__,
+            request.method,
+            loggable_path(request.url.path),
         )
         return domain_error_response(request, ServiceBusy())
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        # The engine hides bound parameters, so the traceback carries no personal data.
+        # The engine hides bound parameters, and the log filter withholds the exception's
+        # text (see reservations.logs): the traceback carries no personal data.
         log.error(
             "unhandled %s on %s %s",
             type(exc).__name__,
             request.method,
-            request.url.path,
+            loggable_path(request.url.path),
             exc_info=exc,
         )
         return domain_error_response(request, InternalError())

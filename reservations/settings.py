@@ -11,14 +11,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from reservations import resources
 
+# The master secret derives the data-encryption and keyed-hash keys: 256 bits at least.
+MIN_SECRET_KEY_BYTES = 32
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RESERVATIONS_", extra="ignore")
+    # A refused value is never repeated in the error: it may be a secret.
+    model_config = SettingsConfigDict(
+        env_prefix="RESERVATIONS_", extra="ignore", hide_input_in_errors=True
+    )
 
     data_dir: Path = Field(default=Path("data"))
     database_url: str | None = None
@@ -32,6 +38,11 @@ class Settings(BaseSettings):
     admin_username: str | None = None
     admin_password: SecretStr | None = None
 
+    # Reverse proxies in front of the service (comma-separated addresses or networks, or
+    # ``*`` when only the proxy can reach it): their X-Forwarded-For names the client, their
+    # X-Forwarded-Proto the scheme, so cookies are Secure and HSTS is sent behind HTTPS.
+    # Unset: those headers are ignored.
+    trusted_proxies: str | None = Field(default=None, min_length=1, max_length=2000)
     rate_limits: Literal["on", "off"] = "on"
     redis_url: str | None = None
     # Prefix of every key this service keeps in Redis (several services may share one).
@@ -49,8 +60,13 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
 
     token_ttl_minutes: int = 12 * 60
-    login_max_failures: int = 5
-    login_lockout_minutes: int = 15
+    # Wrong sign-ins: per account and client address, and per address, within the lockout
+    # window; past either, that address waits out the window (reservations.accounts.signin).
+    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=30, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    # Password checks (Argon2id, 64 MiB and four threads each) at once per process.
+    sign_in_concurrency: int = Field(default=1, ge=1, le=64)
 
     # Request handlers run on a pool of 40 threads; the connection pool can serve them all
     # so no handler waits for a connection while holding another one's lock.
@@ -59,6 +75,8 @@ class Settings(BaseSettings):
     # Writing requests on request threads at once, per process (see reservations.http).
     write_concurrency: int = 16
     log_level: str = "INFO"
+    # The service's own access log, with secrets and personal data withheld (reservations.logs).
+    access_log: Literal["on", "off"] = "on"
 
     # Scheduled jobs (reservations.jobs): ``off`` when jobs run from cron with
     # ``reservations run-job --due``. With a frozen clock the scheduler never starts.
@@ -82,6 +100,16 @@ class Settings(BaseSettings):
     sms_url: str | None = None
     sms_token: SecretStr | None = None
     sms_timeout_seconds: float = 10.0
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key_is_strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_SECRET_KEY_BYTES:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_KEY_BYTES} bytes of random text; make one with: "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
+        return value
 
     @field_validator("fake_now")
     @classmethod
@@ -112,3 +140,12 @@ def get_settings() -> Settings:
 
 def reset_settings_cache() -> None:
     get_settings.cache_clear()
+
+
+def explain(error: ValidationError) -> str:
+    """What is wrong with the environment, by variable name, never repeating a value."""
+    lines = ["the service's settings are not valid:"]
+    for problem in error.errors(include_input=False, include_url=False):
+        name = "_".join(str(part) for part in problem["loc"]).upper()
+        lines.append(f"  RESERVATIONS_{name}: {problem['msg']}")
+    return "\n".join(lines)

@@ -18,8 +18,6 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     role: str = Field(max_length=16)
     disabled: bool = False
-    failed_logins: int = 0
-    locked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     password_changed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
@@ -35,3 +33,20 @@ class AccessToken(SQLModel, table=True):
     csrf_token: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     expires_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Wrong sign-ins counted per account and address, and per address (keyed hashes only).
+
+    Per account *and* address, so that guesses from one address never hold back a colleague
+    signing in from another; the account alone is kept (hashed) so admins see that someone
+    is being held back and a password reset lifts it.
+    """
+
+    __tablename__ = "sign_in_throttle"
+
+    key: str = Field(primary_key=True, max_length=64)
+    account: str | None = Field(default=None, max_length=64, index=True)
+    failures: int = 0
+    window_started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    blocked_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime, index=True))

@@ -1,28 +1,25 @@
-"""Staff and admin accounts: Argon2id password hashes, lockout, bearer tokens and page sessions."""
+"""Staff and admin accounts: Argon2id password hashes, bearer tokens and page sessions.
+
+Signing in is ``reservations.accounts.signin``.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import bindparam, delete, text
 from sqlmodel import Session, col, select
 
 from reservations import clock
-from reservations.accounts.errors import AccountLocked, BadCredentials, UsernameTaken
-from reservations.accounts.models import ROLE_RANK, AccessToken, User
+from reservations.accounts import passwords
+from reservations.accounts.errors import UsernameTaken
+from reservations.accounts.models import ADMIN, ROLE_RANK, AccessToken, User
 from reservations.dbtypes import UTCDateTime
 from reservations.errors import Forbidden, Unauthorized, field_error
 from reservations.settings import get_settings
-
-_hasher = PasswordHasher()  # Argon2id, memory-hard
-# Verified against when the username is unknown, so both cases take the same time.
-_DUMMY_HASH = _hasher.hash("not a real password")
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -55,7 +52,7 @@ def create_user(session: Session, username: str, password: str, role: str) -> Us
     now = clock.now()
     user = User(
         username=username,
-        password_hash=_hasher.hash(password),
+        password_hash=passwords.hash_password(password),
         role=role,
         created_at=now,
         password_changed_at=now,
@@ -75,37 +72,6 @@ def ensure_first_admin(session: Session) -> User | None:
     return create_user(
         session, settings.admin_username, settings.admin_password.get_secret_value(), "admin"
     )
-
-
-def authenticate(session: Session, username: str, password: str) -> User:
-    settings = get_settings()
-    now = clock.now()
-    user = session.exec(select(User).where(User.username == username).with_for_update()).first()
-    if user is None:
-        with contextlib.suppress(VerificationError):
-            _hasher.verify(_DUMMY_HASH, password)
-        raise BadCredentials()
-    if user.locked_until is not None and user.locked_until > now:
-        raise AccountLocked({"locked_until": user.locked_until.isoformat()})
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= settings.login_max_failures:
-            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            user.failed_logins = 0
-        session.add(user)
-        session.flush()
-        raise BadCredentials() from None
-    if user.disabled:
-        raise BadCredentials()
-    user.failed_logins = 0
-    user.locked_until = None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    session.add(user)
-    session.flush()
-    return user
 
 
 def issue_token(session: Session, user: User, kind: str = "bearer") -> tuple[str, AccessToken]:
@@ -176,10 +142,20 @@ def find_user(session: Session, username: str, *, lock: bool = False) -> User | 
     return session.exec(statement).first()
 
 
-def active_admin_count(session: Session) -> int:
-    from reservations.accounts.models import ADMIN
+def lock_active_admins(session: Session) -> int:
+    """Lock every active admin's row and count them: the last-admin guard.
 
-    statement = select(User.id).where(User.role == ADMIN, col(User.disabled).is_(False))
+    One lock over all admins, taken before any single account's row and always in the same
+    order, so two admins disabling each other at the same instant are serialised (the
+    second sees the first's change once it commits, even under READ COMMITTED) and never
+    deadlock. SQLite's write lock serialises them anyway.
+    """
+    statement = (
+        select(User.id)
+        .where(User.role == ADMIN, col(User.disabled).is_(False))
+        .order_by(col(User.id))
+        .with_for_update()
+    )
     return len(list(session.exec(statement)))
 
 
@@ -201,12 +177,10 @@ def set_disabled(session: Session, user: User, disabled: bool) -> bool:
 
 
 def reset_password(session: Session, user: User, password: str) -> None:
-    """Set a new password, lift any lockout and sign the user out everywhere."""
+    """Set a new password and sign the user out everywhere."""
     check_password_strength(password)
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = passwords.hash_password(password)
     user.password_changed_at = clock.now()
-    user.failed_logins = 0
-    user.locked_until = None
     session.add(user)
     session.flush()
     # Tokens issued in the same instant as the change would pass the password_changed_at

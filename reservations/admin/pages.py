@@ -21,6 +21,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from reservations import clock
+from reservations.accounts import signin
 from reservations.accounts.service import MIN_PASSWORD_LENGTH, Principal, list_users
 from reservations.admin import audit, calendar, charts, labels, rules_form, stats, users
 from reservations.admin.labels import N_
@@ -609,12 +610,14 @@ def _users_page(
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    accounts = list_users(session)
     return render(
         request,
         "admin/users.html",
         base_context(
             principal,
-            users=list_users(session),
+            users=accounts,
+            held_back=signin.held_back(session, [user.username for user in accounts]),
             now=clock.now(),
             notice=notice,
             error=error,

@@ -6,8 +6,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
 from reservations import clock
+from reservations.accounts import signin
 from reservations.accounts.models import User
 from reservations.accounts.router import AdminUser
 from reservations.accounts.service import list_users
@@ -101,12 +103,23 @@ class UserOut(BaseModel):
     username: str
     role: str
     disabled: bool
-    locked: bool
+    locked: bool = Field(
+        description="some address is held back from signing in to it after wrong passwords"
+    )
     created_at: datetime
     password_changed_at: datetime
 
     @classmethod
-    def of(cls, user: User) -> "UserOut":
+    def of(cls, session: Session, user: User) -> "UserOut":
+        return cls.all_of(session, [user])[0]
+
+    @classmethod
+    def all_of(cls, session: Session, accounts: list[User]) -> list["UserOut"]:
+        held_back = signin.held_back(session, [user.username for user in accounts])
+        return [cls._one(user, user.username in held_back) for user in accounts]
+
+    @classmethod
+    def _one(cls, user: User, held_back: bool) -> "UserOut":
         assert user.id is not None
         zone = clock.zone()
         return cls(
@@ -114,7 +127,7 @@ class UserOut(BaseModel):
             username=user.username,
             role=user.role,
             disabled=user.disabled,
-            locked=user.locked_until is not None and user.locked_until > clock.now(),
+            locked=held_back,
             created_at=user.created_at.astimezone(zone),
             password_changed_at=user.password_changed_at.astimezone(zone),
         )
@@ -126,13 +139,13 @@ class UsersOut(BaseModel):
 
 @router.get("/users", response_model=UsersOut)
 def read_users(session: DbSession, _: AdminUser) -> UsersOut:
-    return UsersOut(users=[UserOut.of(user) for user in list_users(session)])
+    return UsersOut(users=UserOut.all_of(session, list_users(session)))
 
 
 @router.post("/users", status_code=201, response_model=UserOut)
 def create_user(body: NewUser, session: DbSession, admin: AdminUser) -> UserOut:
     user = users.create(session, body.username, body.password, body.role, admin.username)
-    return UserOut.of(user)
+    return UserOut.of(session, user)
 
 
 @router.post(
@@ -141,12 +154,12 @@ def create_user(body: NewUser, session: DbSession, admin: AdminUser) -> UserOut:
     summary="Disable an account; its tokens and sessions stop working at once",
 )
 def disable_user(username: str, session: DbSession, admin: AdminUser) -> UserOut:
-    return UserOut.of(users.disable(session, username, admin.username))
+    return UserOut.of(session, users.disable(session, username, admin.username))
 
 
 @router.post("/users/{username}/enable", response_model=UserOut)
 def enable_user(username: str, session: DbSession, admin: AdminUser) -> UserOut:
-    return UserOut.of(users.enable(session, username, admin.username))
+    return UserOut.of(session, users.enable(session, username, admin.username))
 
 
 @router.post(
@@ -157,7 +170,8 @@ def enable_user(username: str, session: DbSession, admin: AdminUser) -> UserOut:
 def reset_password(
     username: str, body: PasswordReset, session: DbSession, admin: AdminUser
 ) -> UserOut:
-    return UserOut.of(users.reset_password(session, username, body.password, admin.username))
+    user = users.reset_password(session, username, body.password, admin.username)
+    return UserOut.of(session, user)
 
 
 # --- reports -----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from reservations.accounts import service as accounts
+from reservations.accounts import signin
 from reservations.accounts.errors import UsernameTaken
 from reservations.accounts.models import ADMIN, User
 from reservations.admin import audit
@@ -47,10 +48,11 @@ def create(session: Session, username: str, password: str, role: str, actor: str
 
 
 def disable(session: Session, username: str, actor: str) -> User:
-    user = _existing(session, username)
-    if user.username == actor:
+    if username == actor:
         raise CannotDisableSelf()
-    if user.role == ADMIN and not user.disabled and accounts.active_admin_count(session) <= 1:
+    active_admins = accounts.lock_active_admins(session)  # before the account's own row
+    user = _existing(session, username)
+    if user.role == ADMIN and not user.disabled and active_admins <= 1:
         raise LastActiveAdmin()
     if accounts.set_disabled(session, user, True):
         audit.record(
@@ -81,6 +83,7 @@ def enable(session: Session, username: str, actor: str) -> User:
 def reset_password(session: Session, username: str, password: str, actor: str) -> User:
     user = _existing(session, username)
     accounts.reset_password(session, user, password)
+    signin.lift(session, username)
     # What changed is recorded, not the password: only that it was set and sessions ended.
     audit.record(
         session,

@@ -61,7 +61,7 @@ class Person:
             "name_enc": vault.encrypt(self.name, NAME),
             "name_masked": masking.mask_name(self.name),
             "id_number_enc": vault.encrypt(self.document.number, DOCUMENT),
-            "id_masked": masking.mask_document(self.document.number),
+            "id_masked": masking.mask_document(self.document.id_type, self.document.number),
             "identity_hash": self.identity_hash,
         }
 
@@ -90,7 +90,7 @@ def person_document(id_type: str, number: str, today: date) -> str:
 
 def phone(raw: str, field: str = "phone") -> str:
     try:
-        return documents.normalize_phone(raw)
+        return documents.canonical_phone(raw)
     except documents.InvalidPhone:
         raise InvalidPhone({"field": field}) from None
 

@@ -11,6 +11,7 @@ from reservations import clock
 from reservations.booking.models import CONFIRMED, PENDING, Booking, Visitor
 from reservations.booking.schemas import BookingOut, MaskedPerson, SlotOut, TicketOut
 from reservations.rules.schema import Rules
+from reservations.tickets import links
 from reservations.tickets import service as tickets
 from reservations.tickets.models import UNUSED, Ticket
 
@@ -29,7 +30,6 @@ def _person(visitor: Visitor | None) -> MaskedPerson | None:
 
 
 def _ticket(ticket: Ticket, holder: Visitor | None) -> TicketOut:
-    base = f"/api/v1/tickets/{ticket.id}"
     return TicketOut(
         ticket_id=ticket.id,
         visitor=_person(holder),
@@ -37,8 +37,8 @@ def _ticket(ticket: Ticket, holder: Visitor | None) -> TicketOut:
         status=ticket.status,
         used=ticket.use_state != UNUSED,
         qr_payload=ticket.qr_payload,
-        qr_png_url=f"{base}/qr.png",
-        qr_svg_url=f"{base}/qr.svg",
+        qr_png_url=links.image_url(ticket.id, "png"),
+        qr_svg_url=links.image_url(ticket.id, "svg"),
     )
 
 

@@ -2,9 +2,10 @@
 ``413 payload_too_large`` before anything parses them.
 
 The limit is checked on ``Content-Length`` up front and again while the body streams in
-(a chunked body has no length to check). JSON and plain forms get
-``RESERVATIONS_MAX_BODY_BYTES`` (64 KiB: a booking for fifty visitors is under 10 KiB);
-multipart forms ``RESERVATIONS_MAX_UPLOAD_BYTES``.
+(a chunked body has no length to check). The API (``/api/...``) takes JSON and small forms
+only: ``RESERVATIONS_MAX_BODY_BYTES`` (64 KiB: a booking for fifty visitors is under 10
+KiB), whatever the body claims to be. Pages take the same, and multipart forms up to
+``RESERVATIONS_MAX_UPLOAD_BYTES``.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ class BodySizeLimit:
 
 def _limit_for(scope: Scope) -> int:
     settings = get_settings()
+    if scope.get("path", "").startswith("/api/"):
+        return settings.max_body_bytes
     for name, value in scope.get("headers", ()):
         if name == b"content-type" and value.lower().startswith(b"multipart/"):
             return settings.max_upload_bytes

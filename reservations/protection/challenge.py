@@ -10,10 +10,11 @@ The client finds a counter such that ``SHA-256("<challenge>:<counter>")`` starts
 ``X-Challenge-Solution``, or the form field ``challenge_solution``). A browser needs a few
 tens of thousands of hashes, well under a second; a bot pays the same for every attempt.
 
-Each challenge is good for one booking: its nonce is remembered (in this process or in
-Redis) until it expires. The same request sent again (same body, same ``Idempotency-Key``)
-may present it again, so a client retrying after a lost answer, or a second tap on a slow
-form, is not turned away.
+Each challenge is good for one booking: its nonce is remembered until it expires, in Redis
+or in the database, for every process and machine (``reservations.protection.spent``).
+The same request sent again (same body, same ``Idempotency-Key``) may present it again,
+so a client retrying after a lost answer, or a second tap on a slow form, is not turned
+away.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from reservations import clock
 from reservations.errors import ChallengeRequired
 from reservations.privacy.vault import load_master_key
-from reservations.protection.store import Store
+from reservations.protection import spent
 from reservations.settings import Settings, get_settings
 
 VERSION = "1"
@@ -124,7 +125,7 @@ def _refuse(reason: str) -> ChallengeRequired:
     return ChallengeRequired({"reason": reason, "challenge_url": CHALLENGE_URL})
 
 
-def redeem(store: Store, solution: str | None, request_mark: str) -> None:
+def redeem(solution: str | None, request_mark: str) -> None:
     """Accept a solution once, or raise ``ChallengeRequired`` saying why not.
 
     ``request_mark`` identifies the request (its body and ``Idempotency-Key``): the same
@@ -146,7 +147,8 @@ def redeem(store: Store, solution: str | None, request_mark: str) -> None:
     digest = hashlib.sha256(f"{token}:{counter}".encode()).digest()
     if leading_zero_bits(digest) < int(match["difficulty"]):
         raise _refuse(INSUFFICIENT)
-    held_by = store.claim(f"pow:{match['nonce']}", remaining + 1, request_mark)
+    expires_at = datetime.fromtimestamp(int(match["expires"]), clock.zone())
+    held_by = spent.claim(match["nonce"], expires_at, request_mark)
     if held_by is not None and not hmac.compare_digest(held_by, request_mark):
         raise _refuse(REUSED)
 

@@ -46,9 +46,13 @@ def _check_lookup(attempt: policy.Attempt) -> None:
     policy.check_lookup(attempt, policy.protection_rules())
 
 
+def client_address(request: Request) -> str:
+    """The client's address as every limit keys it (IPv6 by its /64)."""
+    return identities.address_key(request.client.host if request.client else None)
+
+
 def _address(request: Request) -> str:
-    host = request.client.host if request.client else None
-    return identities.blind("address", identities.address_key(host))
+    return identities.blind("address", client_address(request))
 
 
 async def _attempt(request: Request, scope: str) -> policy.Attempt:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from reservations.privacy import documents
 from reservations.privacy.vault import get_vault
 
 PURPOSE = "rate-limit"
@@ -21,7 +22,9 @@ PURPOSE = "rate-limit"
 MAX_IDENTITIES = 64
 _PHONE_FIELD = re.compile(r"(^|[._\[\-])phone\]?$")
 _DOCUMENT_FIELD = re.compile(r"(^|[._\[\-])id_number\]?$")
-_PHONE_NOISE = re.compile(r"[\s\-()]")
+_DOCUMENT_TYPES = frozenset(documents.IdType)
+# (phone or id_number, the document's type when the request names it, the value as typed)
+Found = tuple[str, str | None, str]
 
 
 def address_key(host: str | None) -> str:
@@ -39,16 +42,22 @@ def address_key(host: str | None) -> str:
     return str(address)
 
 
-def normalize_phone(value: str) -> str:
-    digits = _PHONE_NOISE.sub("", value)
-    for prefix in ("+86", "0086"):
-        if digits.startswith(prefix):
-            digits = digits[len(prefix) :]
-    return digits
+def phone_key(raw: str) -> str | None:
+    """The phone as booking stores it, or ``None`` for what booking refuses anyway."""
+    try:
+        return documents.canonical_phone(raw)
+    except documents.InvalidPhone:
+        return None
 
 
-def normalize_document(value: str) -> str:
-    return re.sub(r"\s", "", value).upper()
+def document_key(id_type: str | None, raw: str) -> str | None:
+    """Who the number identifies, as booking decides it (an HK/Macau or Taiwan permit's
+    renewals are one person), or ``None`` for what booking refuses anyway."""
+    kind = id_type if id_type in _DOCUMENT_TYPES else documents.IdType.RESIDENT_ID
+    try:
+        return documents.identity_key(kind, documents.canonical_document(kind, raw))
+    except documents.InvalidDocument:
+        return None
 
 
 def blind(kind: str, value: str) -> str:
@@ -65,28 +74,40 @@ def from_json(body: bytes) -> list[str]:
 
 
 def from_form(form: Iterable[tuple[str, Any]]) -> list[str]:
-    """Keyed hashes of the phone and document fields of a form (any naming style)."""
-    found: list[tuple[str, str]] = []
-    for name, value in form:
-        if not isinstance(value, str):
-            continue
+    """Keyed hashes of the phone and document fields of a form (any naming style).
+
+    A document number's type is the field named alike with ``id_type`` in its place
+    (``visitor_id_number`` and ``visitor_id_type``, paired in order when repeated).
+    """
+    items = [(name, value) for name, value in form if isinstance(value, str)]
+    types: dict[str, list[str]] = {}
+    for name, value in items:
+        types.setdefault(name, []).append(value)
+    seen: dict[str, int] = {}
+    found: list[Found] = []
+    for name, value in items:
         if _PHONE_FIELD.search(name):
-            found.append(("phone", value))
+            found.append(("phone", None, value))
         elif _DOCUMENT_FIELD.search(name):
-            found.append(("id_number", value))
+            index = seen.get(name, 0)
+            seen[name] = index + 1
+            siblings = types.get("id_type".join(name.rsplit("id_number", 1)), [])
+            id_type = siblings[index] if index < len(siblings) else None
+            found.append(("id_number", id_type, value))
         elif name == "visitors" and value.lstrip().startswith(("[", "{")):
             with contextlib.suppress(ValueError, RecursionError):
                 found.extend(_walk(json.loads(value), depth=0))
     return _hashes(found)
 
 
-def _walk(node: Any, depth: int) -> Iterator[tuple[str, str]]:
+def _walk(node: Any, depth: int) -> Iterator[Found]:
     if depth > 4:
         return
     if isinstance(node, Mapping):
+        id_type = node.get("id_type")
         for key, value in node.items():
             if key in ("phone", "id_number") and isinstance(value, str):
-                yield key, value
+                yield key, id_type if isinstance(id_type, str) else None, value
             elif isinstance(value, (Mapping, list)):
                 yield from _walk(value, depth + 1)
     elif isinstance(node, list):
@@ -94,11 +115,13 @@ def _walk(node: Any, depth: int) -> Iterator[tuple[str, str]]:
             yield from _walk(item, depth + 1)
 
 
-def _hashes(found: Iterable[tuple[str, str]]) -> list[str]:
+def _hashes(found: Iterable[Found]) -> list[str]:
     hashes: list[str] = []
-    for kind, raw in found:
-        value = normalize_phone(raw) if kind == "phone" else normalize_document(raw)
-        if not value or len(value) > 64:
+    for kind, id_type, raw in found:
+        if len(raw) > 200:
+            continue
+        value = phone_key(raw) if kind == "phone" else document_key(id_type, raw)
+        if not value:
             continue
         hashed = blind(kind, value)
         if hashed not in hashes:

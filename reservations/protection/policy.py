@@ -70,7 +70,7 @@ def check_booking(attempt: Attempt, protection: ProtectionRules) -> None:
         )
     enforce_rate_limits(attempt, protection)
     if mode == "always" or pressure:
-        challenge.redeem(store, attempt.solution, attempt.request_mark)
+        challenge.redeem(attempt.solution, attempt.request_mark)
 
 
 def check_lookup(attempt: Attempt, protection: ProtectionRules) -> None:

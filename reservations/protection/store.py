@@ -8,7 +8,8 @@ Three kinds of state, all short-lived:
   keys are checked together and only consumed when all of them allow the request;
 - **pressure**: a meter of booking attempts across the service and a flag that stays up
   for a while after the meter went over its rate;
-- **claims**: remembering a spent proof-of-work challenge until it expires.
+- **claims** (Redis only): remembering a spent proof-of-work challenge until it expires;
+  without Redis, the database does (``reservations.protection.spent``).
 
 Keys arrive already hashed (no personal data in them). Durations come from the monotonic
 clock in this process and from Redis's own clock in Redis, never from the wall clock, so
@@ -47,10 +48,6 @@ class Store(Protocol):
         """Whether the service is under pressure; with ``count``, one attempt is counted."""
         ...
 
-    def claim(self, key: str, ttl_seconds: float, value: str) -> str | None:
-        """Take ``key`` for ``ttl_seconds``: ``None`` if it was free, else its holder's value."""
-        ...
-
 
 class MemoryStore:
     """The state of one process."""
@@ -62,7 +59,6 @@ class MemoryStore:
         self._now = now
         self._lock = threading.Lock()
         self._arrivals: dict[str, float] = {}
-        self._claims: dict[str, tuple[float, str]] = {}
         self._pressure_until = -math.inf
         self._next_sweep = 0.0
 
@@ -99,29 +95,17 @@ class MemoryStore:
                 self._pressure_until = now + hold_seconds
             return now < self._pressure_until
 
-    def claim(self, key: str, ttl_seconds: float, value: str) -> str | None:
-        with self._lock:
-            now = self._now()
-            self._sweep(now)
-            held = self._claims.get(key)
-            if held is not None and held[0] > now:
-                return held[1]
-            self._claims[key] = (now + ttl_seconds, value)
-            return None
-
     def _sweep(self, now: float) -> None:
         """Forget what no longer matters; under a flood of distinct keys, the oldest."""
-        crowded = len(self._arrivals) > self.MAX_KEYS or len(self._claims) > self.MAX_KEYS
+        crowded = len(self._arrivals) > self.MAX_KEYS
         if now < self._next_sweep and not crowded:
             return
         self._next_sweep = now + self.SWEEP_EVERY
         self._arrivals = {key: at for key, at in self._arrivals.items() if at > now}
-        self._claims = {key: held for key, held in self._claims.items() if held[0] > now}
-        for table in (self._arrivals, self._claims):
-            excess = len(table) - int(self.MAX_KEYS * 0.9)
-            if excess > 0:
-                for key in list(table)[:excess]:
-                    del table[key]
+        excess = len(self._arrivals) - int(self.MAX_KEYS * 0.9)
+        if excess > 0:
+            for key in list(self._arrivals)[:excess]:
+                del self._arrivals[key]
 
 
 # Redis scripts: each decision is one round trip and atomic across every process.
@@ -265,11 +249,17 @@ class RedisStore:
             )
         )
 
-    def claim(self, key: str, ttl_seconds: float, value: str) -> str | None:
+    def claim(
+        self, key: str, ttl_seconds: float, value: str, fallback: Callable[[], str | None]
+    ) -> str | None:
+        """Take ``key`` for ``ttl_seconds``: ``None`` if it was free, else its holder's value.
+
+        While Redis is unreachable, ``fallback`` decides (a store every process shares: the
+        database), never this process alone.
+        """
         ttl = str(max(1, math.ceil(ttl_seconds * 1000)))
         result = self._run(
-            lambda: self._claim_script(keys=[self.prefix + key], args=[value, ttl]),
-            lambda: self.fallback.claim(key, ttl_seconds, value),
+            lambda: self._claim_script(keys=[self.prefix + key], args=[value, ttl]), fallback
         )
         return None if result is None else str(result)
 

@@ -22,7 +22,7 @@ from reservations.errors import DomainError, NotFound
 from reservations.http import DbSession, Language, undo_refused
 from reservations.protection.guard import guard_booking, guard_lookup
 from reservations.rules import service as rules_service
-from reservations.teams import forms, service
+from reservations.teams import forms, leader_keys, service
 from reservations.teams.forms import FormProblem, TeamForm
 from reservations.teams.schemas import TeamBookingRequest, TeamRequestOut
 from reservations.web import csrf
@@ -198,7 +198,7 @@ def submit_request(
             status_code=exc.status,
         )
     response = RedirectResponse(f"/teams/requests/{reference}", status_code=303)
-    _hand_page_key(request, response, reference)
+    _hand_page_key(response, session, reference)
     return response
 
 
@@ -218,15 +218,16 @@ def _create_once(
     return reference
 
 
-def _hand_page_key(request: Request, response: Response, reference: str) -> None:
+def _hand_page_key(response: Response, session: Session, reference: str) -> None:
+    """A new key for the leader's browser (the previous one stops working)."""
+    key = leader_keys.issue(session, reference)
     response.set_cookie(
         PAGE_COOKIE,
-        service.page_key(reference),
-        max_age=180 * 86400,
+        key.value,
+        max_age=key.seconds_left(),
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
-        path=f"/teams/requests/{reference}",
+        path=f"/teams/requests/{reference}",  # Secure over HTTPS: reservations.web.headers
     )
 
 
@@ -278,7 +279,7 @@ def status_page(
 ) -> Response:
     reference = _reference(reference)
     try:
-        booking = service.by_page_key(session, reference, request.cookies.get(PAGE_COOKIE))
+        booking = leader_keys.booking_for(session, reference, request.cookies.get(PAGE_COOKIE))
     except NotFound:
         return _find_page(request, reference)
     return _status_page(request, session, language, service.describe(session, [booking])[0])
@@ -299,6 +300,9 @@ def find_request(
     reference = _reference(reference)
     try:
         booking = service.find_for_leader(session, reference, phone, id_type, id_number)
+        response = RedirectResponse(f"/teams/requests/{booking.reference}", status_code=303)
+        # Proving again renews the key: whatever browser held the previous one is out.
+        _hand_page_key(response, session, booking.reference)
     except DomainError as exc:
         message = (
             _("未找到与该手机号和领队证件相符的团队预约。")
@@ -306,8 +310,6 @@ def find_request(
             else exc.message(language)
         )
         return _find_page(request, reference, error=message, status_code=exc.status)
-    response = RedirectResponse(f"/teams/requests/{booking.reference}", status_code=303)
-    _hand_page_key(request, response, booking.reference)
     return response
 
 
@@ -321,7 +323,7 @@ def cancel_request(
 ) -> Response:
     csrf.check(request, csrf_token)
     reference = _reference(reference)
-    booking = service.by_page_key(session, reference, request.cookies.get(PAGE_COOKIE))
+    booking = leader_keys.booking_for(session, reference, request.cookies.get(PAGE_COOKIE))
     try:
         service.cancel_by_leader(session, booking)
     except DomainError as exc:

@@ -12,7 +12,6 @@ museum's zone): a request nobody approved or rejected by then is ``expired`` by
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Sequence
 from datetime import date, datetime
 
@@ -360,27 +359,6 @@ def describe(session: Session, bookings: Sequence[Booking]) -> list[TeamRequestO
 
 
 # --- the leader's pages -------------------------------------------------------------------
-
-_PAGE_KEY_PURPOSE = "team-leader-page"
-
-
-def page_key(reference: str) -> str:
-    """What a leader's browser keeps to reopen its request's page: a keyed hash only the
-    service can make, handed out on creation and after the leader proved who they are."""
-    return get_vault().blind_index(reference.strip().upper(), _PAGE_KEY_PURPOSE)
-
-
-def by_page_key(session: Session, reference: str, presented: str | None) -> Booking:
-    """The team booking if ``presented`` is its page key; otherwise not_found, no hint."""
-    expected = page_key(reference)
-    booking = session.exec(
-        select(Booking).where(
-            col(Booking.reference) == reference.strip().upper(), col(Booking.channel) == TEAM
-        )
-    ).first()
-    if booking is None or not presented or not hmac.compare_digest(presented, expected):
-        raise NotFound()
-    return booking
 
 
 def find_for_leader(

@@ -1,11 +1,12 @@
 import hashlib
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from reservations.errors import NotFound
 from reservations.http import DbSession
-from reservations.tickets import qr, service
+from reservations.tickets import links, qr, service
 
 router = APIRouter(tags=["tickets"])
 
@@ -14,7 +15,20 @@ router = APIRouter(tags=["tickets"])
 _CACHE = "private, max-age=86400, immutable"
 
 
-def _payload(session: DbSession, ticket_id: str) -> str:
+Signature = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="the authorisation that comes with qr_png_url / qr_svg_url: follow those "
+        "links exactly as given; without it the image is not found",
+    ),
+]
+
+
+def _payload(session: DbSession, ticket_id: str, sig: str | None) -> str:
+    # The ticket number is printed under the code: alone, it must not give the code away.
+    if not links.is_signed(ticket_id, sig):
+        raise NotFound()
     ticket = service.get(session, ticket_id.strip().upper())
     if ticket is None:
         raise NotFound()
@@ -37,8 +51,8 @@ def _image(request: Request, payload: str, kind: str) -> Response:
     response_class=Response,
     responses={200: {"content": {"image/png": {}}}},
 )
-def qr_png(ticket_id: str, request: Request, session: DbSession) -> Response:
-    return _image(request, _payload(session, ticket_id), "png")
+def qr_png(ticket_id: str, request: Request, session: DbSession, sig: Signature = None) -> Response:
+    return _image(request, _payload(session, ticket_id, sig), "png")
 
 
 @router.get(
@@ -46,5 +60,5 @@ def qr_png(ticket_id: str, request: Request, session: DbSession) -> Response:
     response_class=Response,
     responses={200: {"content": {"image/svg+xml": {}}}},
 )
-def qr_svg(ticket_id: str, request: Request, session: DbSession) -> Response:
-    return _image(request, _payload(session, ticket_id), "svg")
+def qr_svg(ticket_id: str, request: Request, session: DbSession, sig: Signature = None) -> Response:
+    return _image(request, _payload(session, ticket_id, sig), "svg")

@@ -33,9 +33,7 @@ class CsrfToken:
 
     def attach(self, response: Response) -> None:
         if self.is_new:
-            response.set_cookie(
-                COOKIE, self.value, httponly=True, samesite="strict", secure=False, path="/"
-            )
+            response.set_cookie(COOKIE, self.value, httponly=True, samesite="strict", path="/")
 
 
 def csrf_token_for(request: Request) -> CsrfToken:
@@ -52,5 +50,6 @@ def csrf_token_for(request: Request) -> CsrfToken:
 def check(request: Request, submitted: str | None) -> None:
     """Raise unless the form's token matches the cookie's."""
     cookie = request.cookies.get(COOKIE)
-    if not cookie or not submitted or not hmac.compare_digest(cookie, submitted):
+    # Bytes: compare_digest refuses text that is not ASCII, and anybody may send that.
+    if not cookie or not submitted or not hmac.compare_digest(cookie.encode(), submitted.encode()):
         raise CsrfRejected()

@@ -2,8 +2,9 @@
 load nothing from elsewhere and run no inline script or style.
 
 API answers carry personal data (masked, but still a visitor's), so they are not stored
-by browsers or proxies unless an endpoint says otherwise; over HTTPS, browsers are told
-to keep to HTTPS."""
+by browsers or proxies unless an endpoint says otherwise. Over HTTPS (directly, or behind
+a trusted proxy that says so: ``RESERVATIONS_TRUSTED_PROXIES``) browsers are told to keep
+to HTTPS, and every cookie the service sets is ``Secure``: here, in one place."""
 
 from __future__ import annotations
 
@@ -55,11 +56,22 @@ class SecurityHeaders:
         if scope.get("scheme") == "https":
             wanted.append(_HSTS)
 
+        secure = scope.get("scheme") == "https"
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
+                headers = list(message.get("headers", []))
+                if secure:
+                    headers = [_secure_cookie(name, value) for name, value in headers]
+                present = {name.lower() for name, _ in headers}
                 extra = [(name, value) for name, value in wanted if name not in present]
-                message["headers"] = [*message.get("headers", []), *extra]
+                message["headers"] = [*headers, *extra]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _secure_cookie(name: bytes, value: bytes) -> tuple[bytes, bytes]:
+    if name.lower() != b"set-cookie" or b"; secure" in value.lower():
+        return name, value
+    return name, value + b"; Secure"

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from reservations.accounts import service as accounts
-from reservations.errors import DomainError
+from reservations.accounts.router import sign_in
+from reservations.errors import DomainError, RateLimited
 from reservations.http import DbSession, language_of
 from reservations.protection.guard import guard_login
 from reservations.settings import get_settings
@@ -46,9 +47,8 @@ def login_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/staff/login", dependencies=[Depends(guard_login)])
-def login(
+async def login(
     request: Request,
-    session: DbSession,
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=256)],
     csrf_token: Annotated[str, Form(max_length=100)] = "",
@@ -56,10 +56,10 @@ def login(
 ) -> Response:
     csrf.check(request, csrf_token)
     try:
-        user = accounts.authenticate(session, username, password)
+        # No request transaction: see reservations.accounts.signin.
+        signed_in = await sign_in(request, username, password, "session")
     except DomainError as exc:
-        # Answering with the form (not raising) commits the failed attempt's count.
-        return render(
+        refused = render(
             request,
             "staff/login.html",
             {
@@ -69,9 +69,11 @@ def login(
             },
             status_code=exc.status,
         )
-    token, _record = accounts.issue_token(session, user, kind="session")
+        if isinstance(exc, RateLimited):
+            refused.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return refused
     response = RedirectResponse(safe_next(next, "/staff"), status_code=303)
-    staff_session.start(request, response, token, get_settings().token_ttl_minutes * 60)
+    staff_session.start(response, signed_in.token, get_settings().token_ttl_minutes * 60)
     return response
 
 

@@ -20,15 +20,14 @@ class LoginRequired(Unauthorized):
     """A page for staff was opened without a session: the page layer sends to the login."""
 
 
-def start(request: Request, response: Response, token: str, max_age: int) -> None:
+def start(response: Response, token: str, max_age: int) -> None:
     response.set_cookie(
         COOKIE,
         token,
         max_age=max_age,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/",
+        path="/",  # Secure over HTTPS: reservations.web.headers
     )
 
 

@@ -256,12 +256,16 @@ def test_the_app_command_is_the_cli_behind_the_proxy() -> None:
     args = serve_args([str(part) for part in services["app"]["command"]])
     assert args.host == "0.0.0.0"
     assert args.workers >= 1
-    assert args.proxy_headers, "rate limits need each visitor's own address"
+    env = environment(services["app"])
+    # Only the proxy reaches the app: its forwarded address and scheme are believed.
+    assert env["RESERVATIONS_TRUSTED_PROXIES"] == "*", "rate limits need each visitor's address"
     assert str(args.port) in services["app"]["healthcheck"]["test"][-1]
     nginx = (DOCKER / "nginx.conf").read_text()
     assert f"http://app:{args.port}" in nginx
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in nginx
     assert "proxy_add_x_forwarded_for" not in nginx, "a client could forge its address"
+    assert "proxy_set_header X-Forwarded-Proto $visitor_scheme;" in nginx
+    assert "map $http_x_forwarded_proto $visitor_scheme" in nginx
     (published,) = services["proxy"]["ports"]
     assert published.endswith(":80") and "listen 80;" in nginx
     mounted = services["proxy"]["volumes"][0].split(":")[0]

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
 from reservations import db
-from tests.support.migrations import differences
+from tests.support.schema import differences
 
 OWN_TABLES = {"offline_scan", "gate_setting"}
 

@@ -10,7 +10,7 @@ from reservations.privacy.documents import (
     IdType,
     InvalidDocument,
     InvalidPhone,
-    normalize_phone,
+    canonical_phone,
     parse_document,
     resident_id_check_character,
 )
@@ -110,7 +110,7 @@ def test_other_document_refusals(id_type: str, number: str) -> None:
     "raw", ["13800138000", "+86 138 0013 8000", "0086-138-0013-8000", "19912345678"]
 )
 def test_mainland_mobiles_are_normalised(raw: str) -> None:
-    assert len(normalize_phone(raw)) == 11
+    assert len(canonical_phone(raw)) == 11
 
 
 @pytest.mark.parametrize(
@@ -118,4 +118,4 @@ def test_mainland_mobiles_are_normalised(raw: str) -> None:
 )
 def test_other_phone_numbers_are_refused(raw: str) -> None:
     with pytest.raises(InvalidPhone):
-        normalize_phone(raw)
+        canonical_phone(raw)

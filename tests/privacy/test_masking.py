@@ -17,10 +17,31 @@ def test_names(name: str, masked: str) -> None:
     assert mask_name(name) == masked
 
 
-def test_documents_keep_first_and_last_four() -> None:
-    assert mask_document("410105199005171234") == "4101**********1234"
-    assert mask_document("11010519491231002X") == "1101**********002X"
-    assert mask_document("E12345678") == "E123*5678"
+def test_resident_ids_keep_the_published_first_and_last_four() -> None:
+    assert mask_document("resident_id", "410105199005171234") == "4101**********1234"
+    assert mask_document("resident_id", "11010519491231002X") == "1101**********002X"
+    assert mask_document("resident_id", "81000019900101001X") == "8100**********001X"
+
+
+@pytest.mark.parametrize(
+    ("id_type", "number", "masked"),
+    [
+        ("passport", "E12345678", "E******78"),
+        ("passport", "EA1234567", "E******67"),
+        ("hk_macau_permit", "H87654321", "H******21"),
+        ("hk_macau_permit", "M1234567801", "M********01"),
+        ("taiwan_permit", "12345678", "1******8"),
+        ("taiwan_permit", "1234567801", "1*******01"),
+        ("passport", "AB12345", "A*****5"),
+        ("passport", "X1234", "****4"),
+        ("passport", "P123456789ABCDEFG", "P**************FG"),
+    ],
+)
+def test_passports_and_permits_show_at_most_a_third(id_type: str, number: str, masked: str) -> None:
+    assert mask_document(id_type, number) == masked
+    shown = sum(1 for character in masked if character != "*")
+    assert len(masked) == len(number)
+    assert shown <= max(len(number) / 3, 1)
 
 
 def test_phone_keeps_first_three_and_last_four() -> None:

@@ -61,8 +61,9 @@ def test_generated_master_key_is_owner_only_and_reused(tmp_path: Path) -> None:
 
 
 def test_master_key_from_settings_wins(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, secret_key="configured secret")
-    assert load_master_key(settings) == b"configured secret"
+    configured = "a configured secret of more than 32 bytes"
+    settings = Settings(data_dir=tmp_path, secret_key=configured)  # type: ignore[arg-type]
+    assert load_master_key(settings) == configured.encode()
     assert not (tmp_path / MASTER_KEY_FILE).exists()
 
 

@@ -174,7 +174,7 @@ def test_a_challenge_from_another_service_is_refused(
 def solved_elsewhere(monkeypatch: pytest.MonkeyPatch) -> str:
     from reservations.settings import Settings
 
-    other = Settings(secret_key="another museum's secret")  # type: ignore[arg-type]
+    other = Settings(secret_key="another museum's secret, long enough to be one")  # type: ignore[arg-type]
     monkeypatch.setattr("reservations.protection.challenge.get_settings", lambda: other)
     try:
         return challenge.issue(DIFFICULTY, 300).token

@@ -68,12 +68,28 @@ def test_pages_get_the_refusal_as_a_page(client: TestClient) -> None:
     assert "payload_too_large" in response.text or "请求内容过大" in response.text
 
 
-def test_uploads_have_their_own_larger_limit(client: TestClient) -> None:
+def test_page_uploads_have_their_own_larger_limit(client: TestClient) -> None:
     files = {"file": ("members.csv", b"x" * (LIMIT * 2), "text/csv")}
-    accepted = client.post("/api/v1/bookings", files=files)
-    assert accepted.status_code != 413  # refused by the endpoint, not by the size limit
+    accepted = client.post("/teams", files=files)
+    assert accepted.status_code != 413  # refused by the page, not by the size limit
     files = {"file": ("members.csv", b"x" * (3 * 1024 * 1024), "text/csv")}
-    assert client.post("/api/v1/bookings", files=files).status_code == 413
+    assert client.post("/teams", files=files).status_code == 413
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "text/plain", ""],
+)
+def test_the_api_refuses_any_large_body_whatever_it_claims_to_be(
+    client: TestClient, content_type: str
+) -> None:
+    """1.5 MB labelled multipart used to get the 2 MiB upload limit and a 422."""
+    body = b"--x\r\n" + b"x" * 1_500_000
+    headers = {"Content-Type": content_type} if content_type else {}
+    for path in ("/api/v1/bookings", "/api/v1/auth/token", "/api/v1/admin/rules"):
+        response = client.post(path, content=body, headers=headers)
+        assert response.status_code == 413, (path, response.text[:200])
+        assert response.json()["error"]["details"] == {"max_bytes": LIMIT}
 
 
 def raw_request(server: LiveServer, request: bytes) -> bytes:

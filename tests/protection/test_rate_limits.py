@@ -76,10 +76,36 @@ def test_one_document_number_is_limited_whatever_the_phone(limited: TestClient) 
     assert_rate_limited(lookup(limited, "137 0013 7001", f" {other.lower()} "))
 
 
+def test_dashes_and_full_width_digits_are_the_same_document(limited: TestClient) -> None:
+    id_number = people.resident_id(sequence=8)
+    spellings = [
+        id_number,
+        f"{id_number[:6]}-{id_number[6:14]}-{id_number[14:]}",
+        "".join(chr(ord(c) + 0xFEE0) for c in id_number),
+        f"{id_number[:4]}\u2014{id_number[4:]}",
+    ]
+    phones = iter(f"1350013{index:04d}" for index in range(20))
+    for index in range(10):
+        assert lookup(limited, next(phones), spellings[index % 4]).status_code == 200
+    for spelling in spellings:
+        assert_rate_limited(lookup(limited, next(phones), spelling))
+
+
+def test_a_passport_is_limited_under_every_spelling(limited: TestClient) -> None:
+    def passport_lookup(phone: str, number: str):
+        body = {"phone": phone, "id_type": "passport", "id_number": number}
+        return limited.post("/api/v1/bookings/lookup", json=body)
+
+    for index in range(10):
+        assert passport_lookup(f"1330013{index:04d}", "E24685506").status_code == 200
+    assert_rate_limited(passport_lookup("13300139999", "Ｅ２４６８ ５５０６"))
+
+
 def test_phone_numbers_written_differently_are_one_identity(limited: TestClient) -> None:
     for index in range(10):
         assert book(limited, index, phone="13800138000").status_code == 201
     assert_rate_limited(book(limited, 10, phone="+86 138-0013-8000"))
+    assert_rate_limited(book(limited, 11, phone="＋８６ １３８ ００１３ ８０００"))
 
 
 def test_each_visitor_of_a_booking_counts(limited: TestClient) -> None:

@@ -90,14 +90,24 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
-def launch(env: dict[str, str], directory: Path, workers: int, timeout: float = 120) -> Server:
+def launch(
+    env: dict[str, str],
+    directory: Path,
+    workers: int,
+    timeout: float = 120,
+    *,
+    access_log: bool = False,
+    log_level: str = "warning",
+) -> Server:
     """Start the service with exactly these RESERVATIONS_ settings; wait for every worker."""
     port = pgcluster.free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("RESERVATIONS_")}
     full_env.update(env)
     log = directory / f"server-{port}.log"
     command = [sys.executable, "-m", "reservations.cli", "serve", "--port", str(port)]
-    command += ["--workers", str(workers), "--no-access-log", "--log-level", "warning"]
+    command += ["--workers", str(workers), "--log-level", log_level]
+    if not access_log:
+        command.append("--no-access-log")
     process = subprocess.Popen(
         command, env=full_env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=REPO
     )

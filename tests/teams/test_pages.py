@@ -106,7 +106,7 @@ def test_members_typed_one_per_line(client: TestClient) -> None:
     assert response.status_code == 303, response.text
     sign_in_admin(client)
     queue = client.get("/admin/team-bookings").text
-    assert "11 人" in queue and "J*********h" in queue and "E123*5678" in queue
+    assert "11 人" in queue and "J*********h" in queue and "E******78" in queue
 
 
 def test_form_problems_come_back_with_the_form_filled_in(client: TestClient) -> None:
@@ -264,7 +264,7 @@ def test_admin_approves_and_refuses_on_the_queue(client: TestClient) -> None:
     # The leaders see the outcome on their status pages.
     ticket_page = client.get(f"/teams/requests/{approved_ref}").text
     assert "已确认" in ticket_page
-    assert re.search(r'<img src="/api/v1/tickets/[0-9A-Z]+/qr\.png"', ticket_page)
+    assert re.search(r'<img src="/api/v1/tickets/[0-9A-Z]+/qr\.png\?sig=\w+"', ticket_page)
     assert "最多入馆 35 人" in ticket_page
     refused_page = client.get(f"/teams/requests/{refused_ref}").text
     assert "未通过" in refused_page and "当日场馆维护" in refused_page

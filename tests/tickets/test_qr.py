@@ -11,6 +11,7 @@ import zxingcpp
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from reservations.tickets.links import image_url
 from tests.gate.factories import book
 
 
@@ -71,12 +72,28 @@ def test_images_are_cacheable_and_revalidate(client: TestClient) -> None:
 
 def test_ticket_ids_are_read_case_insensitively(client: TestClient) -> None:
     ticket = book(client)["tickets"][0]
-    lower = f"/api/v1/tickets/{ticket['ticket_id'].lower()}/qr.png"
-    assert client.get(lower).status_code == 200
+    path, query = ticket["qr_png_url"].split("?")
+    assert client.get(f"{path.lower()}?{query}").status_code == 200
+
+
+def test_the_ticket_number_alone_gives_no_image(client: TestClient) -> None:
+    """The number is printed under the code: a photo of it must not yield the entry code."""
+    first, second = book(client, visitors=2)["tickets"]
+    for kind in ("png", "svg"):
+        signed = first[f"qr_{kind}_url"]
+        assert client.get(signed).status_code == 200
+        bare = signed.split("?")[0]
+        other_signature = second[f"qr_{kind}_url"].split("?")[1]
+        guesses = (bare, f"{bare}?sig=", f"{bare}?sig=0123abcd", f"{bare}?sig=ß✓")
+        for guess in (*guesses, f"{bare}?{other_signature}"):
+            refused = client.get(guess)
+            assert refused.status_code == 404, guess
+            assert refused.json()["error"]["code"] == "not_found"
+            assert first["qr_payload"] not in refused.text
 
 
 def test_an_unknown_ticket_has_no_image(client: TestClient) -> None:
     for kind in ("png", "svg"):
-        response = client.get(f"/api/v1/tickets/0000AAAA0000/qr.{kind}")
+        response = client.get(image_url("0000AAAA0000", kind))
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "not_found"

@@ -35,11 +35,21 @@ def test_wrong_password_shows_the_form_again_and_counts(client: TestClient) -> N
         )
         assert response.status_code == 401
         assert "用户名或密码错误" in response.text
-    locked = client.post(
+    held_back = client.post(
         "/staff/login",
         data={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD, "csrf_token": token},
     )
-    assert locked.status_code == 401 and "锁定" in locked.text
+    assert held_back.status_code == 429 and "请稍后再试" in held_back.text
+    assert int(held_back.headers["Retry-After"]) > 0
+
+
+def test_a_csrf_token_that_is_not_ascii_is_refused_not_a_crash(client: TestClient) -> None:
+    client.get("/staff/login")
+    response = client.post(
+        "/staff/login",
+        data={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD, "csrf_token": "令牌é"},
+    )
+    assert response.status_code == 403 and "csrf_failed" in response.text
 
 
 def test_login_form_without_csrf_token_is_refused(client: TestClient) -> None:

@@ -1,6 +1,8 @@
-"""What the migrations built, compared with what the models describe."""
+"""Whether the migrated schema matches the models, for the tables a test cares about."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -19,7 +21,8 @@ def _concerns(diff: object, tables: set[str]) -> bool:
     return False
 
 
-def differences(connection: Connection, tables: set[str]) -> list[object]:
-    """Where the database differs from the models, for these tables only."""
+def differences(connection: Connection, tables: Iterable[str]) -> list[object]:
+    """What the migrations built differently from the models, for these tables only."""
+    wanted = set(tables)
     context = MigrationContext.configure(connection, opts={"render_as_batch": True})
-    return [d for d in compare_metadata(context, SQLModel.metadata) if _concerns(d, tables)]
+    return [d for d in compare_metadata(context, SQLModel.metadata) if _concerns(d, wanted)]
