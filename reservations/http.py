@@ -1,5 +1,11 @@
 """HTTP plumbing shared by every router: the transaction per request, the request's
-language, and the one place where domain errors become HTTP responses."""
+language, and the one place where domain errors become HTTP responses.
+
+One short transaction per request, begun as late as possible, committed before the answer:
+``DbSession`` is a function-scoped dependency, so its exit (the commit) runs after the
+endpoint returns and before the first byte of the response is sent. A commit that fails
+becomes ``503 service_busy`` (``reservations.db.CommitFailed``), never a success.
+"""
 
 from __future__ import annotations
 
@@ -52,9 +58,10 @@ def _writers() -> anyio.Semaphore:
 
 
 async def db_session(request: Request) -> AsyncIterator[Session]:
-    """One transaction per request: committed when the endpoint returns, rolled back on error.
-
-    Opening a session does no I/O; the transaction begins on the endpoint's own thread.
+    """The request's session. Opening it does no I/O; a transaction begins on the
+    endpoint's own thread at its first statement (reads: one that takes no write lock),
+    and is committed, or rolled back on error, when the endpoint has returned and before
+    the response is sent.
     """
     write = request.method not in READ_METHODS
     if not write:
@@ -62,31 +69,42 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
         try:
             yield session
         except BaseException as exc:
-            await anyio.to_thread.run_sync(db.finish, session, exc, limiter=_finishing_threads)
+            await _finish(session, exc)
             raise
-        await anyio.to_thread.run_sync(db.finish, session, None, limiter=_finishing_threads)
+        await _finish(session, None)
         return
     async with _writers():
         session = db.open_session(write=True)
         try:
             yield session
         except BaseException as exc:
-            await anyio.to_thread.run_sync(db.finish, session, exc, limiter=_finishing_threads)
+            await _finish(session, exc)
             raise
-        await anyio.to_thread.run_sync(db.finish, session, None, limiter=_finishing_threads)
+        await _finish(session, None)
+
+
+async def _finish(session: Session, error: BaseException | None) -> None:
+    if not session.in_transaction():
+        # Nothing left to commit (the hot paths commit their own short transactions):
+        # closing does no I/O, so it needs no thread.
+        db.finish(session, error)
+        return
+    await anyio.to_thread.run_sync(db.finish, session, error, limiter=_finishing_threads)
 
 
 def undo_refused(session: Session, error: DomainError) -> None:
     """A page that answers a refused form with the form again (rather than raising) undoes
-    what the service did before refusing (a day's places taken before the slot turned out
-    full), unless the refusal is itself a change to keep."""
+    what the service did before refusing, unless the refusal is itself a change to keep.
+    What the page then reads to answer takes no write lock."""
     if not error.keeps_changes:
         session.rollback()
+        db.begin_read(session)
 
 
-# The commit happens before the response is sent, so a client never receives a success
-# for a transaction that then failed to commit.
-DbSession = Annotated[Session, Depends(db_session)]
+# Function scope: the commit happens before the response is sent, so a client never
+# receives a success for a transaction that then failed to commit, and a client that reads
+# right after its answer sees what it was told.
+DbSession = Annotated[Session, Depends(db_session, scope="function")]
 
 
 async def request_language(request: Request) -> str:
