@@ -77,6 +77,8 @@ def prepare_worker() -> None:
 
 def reset_process_state() -> None:
     """Forget every per-process cache: for tests that reconfigure the environment."""
+    from reservations.booking.capacity import counters
+    from reservations.booking.service import forget_calendars
     from reservations.privacy.vault import reset_vault
     from reservations.rules.service import forget_cached_rules
     from reservations.settings import reset_settings_cache
@@ -87,4 +89,6 @@ def reset_process_state() -> None:
     reset_vault()
     reset_keyring()
     forget_cached_rules()
+    forget_calendars()
+    counters.reset()
     clock.configure("Asia/Shanghai", None)

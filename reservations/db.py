@@ -24,7 +24,7 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -225,9 +225,10 @@ def begin_read(session: Session) -> Connection:
 
 
 def end_read(session: Session) -> None:
-    """End a transaction begun by ``begin_read``; a write transaction stays open."""
+    """End a transaction begun by ``begin_read`` (what it loaded stays loaded); a write
+    transaction stays open."""
     if session.info.pop(_READING, False) and session.in_transaction():
-        session.rollback()
+        session.commit()
 
 
 @contextmanager
@@ -247,9 +248,24 @@ def short_write(session: Session) -> Iterator[Connection]:
     try:
         yield connection
     except BaseException:
-        session.rollback()
+        rollback(session)
         raise
     commit(session)
+
+
+_AFTER_COMMIT = "after_commit"
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run ``action`` once the session's current transaction has committed (not if it rolls
+    back)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+def rollback(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+    session.info.pop(_READING, None)
+    session.rollback()
 
 
 def commit(session: Session) -> None:
@@ -261,8 +277,10 @@ def commit(session: Session) -> None:
         # The engine hides bound parameters: the message carries no personal data.
         log.warning("commit failed: %s", type(exc).__name__)
         with contextlib.suppress(SQLAlchemyError):
-            session.rollback()
+            rollback(session)
         raise CommitFailed() from exc
+    for action in session.info.pop(_AFTER_COMMIT, ()):
+        action()
 
 
 def finish(session: Session, error: BaseException | None) -> None:
@@ -272,9 +290,9 @@ def finish(session: Session, error: BaseException | None) -> None:
             if error is None or (isinstance(error, DomainError) and error.keeps_changes):
                 commit(session)
             else:
-                session.rollback()
+                rollback(session)
     finally:
-        session.info.pop(_READING, None)
+        session.info.clear()
         session.close()
 
 

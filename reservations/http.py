@@ -17,6 +17,7 @@ import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlmodel import Session
@@ -97,7 +98,7 @@ def undo_refused(session: Session, error: DomainError) -> None:
     what the service did before refusing, unless the refusal is itself a change to keep.
     What the page then reads to answer takes no write lock."""
     if not error.keeps_changes:
-        session.rollback()
+        db.rollback(session)
         db.begin_read(session)
 
 
@@ -105,6 +106,16 @@ def undo_refused(session: Session, error: DomainError) -> None:
 # receives a success for a transaction that then failed to commit, and a client that reads
 # right after its answer sees what it was told.
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+
+def json_response(body: bytes, status_code: int = 200) -> Response:
+    """An answer already serialised from its response model: its shape is guaranteed, so
+    FastAPI does not validate and serialise it a second time."""
+    return Response(body, status_code=status_code, media_type="application/json")
+
+
+def view_response(view: BaseModel, status_code: int = 200) -> Response:
+    return json_response(view.model_dump_json(by_alias=True).encode(), status_code)
 
 
 async def request_language(request: Request) -> str:
