@@ -24,7 +24,7 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -232,38 +232,57 @@ def end_read(session: Session) -> None:
 
 
 @contextmanager
+def reading(session: Session) -> Iterator[Connection]:
+    """A connection in a transaction that takes no write lock, for the hot paths' reads.
+
+    Core only: a pooled connection of its own, without the ORM session's bookkeeping,
+    unless the session is already in a transaction, which then serves as it is.
+    """
+    if session.in_transaction():
+        yield session.connection()
+        return
+    with _engine_for(write=False).connect() as connection:
+        connection.begin()
+        try:
+            yield connection
+        finally:
+            connection.rollback()
+
+
+@contextmanager
 def short_write(session: Session) -> Iterator[Connection]:
-    """One short write transaction on ``session``, committed when the block ends.
+    """One short write transaction, committed when the block ends.
 
     Everything that can be known beforehand must be computed before entering: the block
     holds SQLite's write lock or, on PostgreSQL, the row locks of what it changed. An
-    exception rolls it back. When the session is already writing (a page that changed
-    something before), the block joins that transaction and its owner commits.
+    exception rolls it back. When ``session`` is already writing (a page that changed
+    something before), the block joins that transaction and its owner commits; otherwise
+    it runs on a pooled connection of its own, without the ORM session's bookkeeping.
     """
     end_read(session)
     if session.in_transaction():
         yield session.connection()
         return
-    connection = session.connection()
-    try:
-        yield connection
-    except BaseException:
-        rollback(session)
-        raise
-    commit(session)
+    with get_engine().connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield connection
+        except BaseException:
+            transaction.rollback()
+            raise
+        try:
+            transaction.commit()
+        except SQLAlchemyError as exc:
+            _commit_failed(exc)
 
 
-_AFTER_COMMIT = "after_commit"
-
-
-def after_commit(session: Session, action: Callable[[], None]) -> None:
-    """Run ``action`` once the session's current transaction has committed (not if it rolls
-    back)."""
-    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+def _commit_failed(exc: SQLAlchemyError) -> None:
+    # The engine hides bound parameters: the message carries no personal data.
+    log.warning("commit failed: %s", type(exc).__name__)
+    raise CommitFailed() from exc
 
 
 def rollback(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT, None)
     session.info.pop(_READING, None)
     session.rollback()
 
@@ -274,13 +293,9 @@ def commit(session: Session) -> None:
     try:
         session.commit()
     except SQLAlchemyError as exc:
-        # The engine hides bound parameters: the message carries no personal data.
-        log.warning("commit failed: %s", type(exc).__name__)
         with contextlib.suppress(SQLAlchemyError):
             rollback(session)
-        raise CommitFailed() from exc
-    for action in session.info.pop(_AFTER_COMMIT, ()):
-        action()
+        _commit_failed(exc)
 
 
 def finish(session: Session, error: BaseException | None) -> None:

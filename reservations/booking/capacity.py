@@ -10,9 +10,9 @@ counter rows every booking of the day meets are held only until the commit right
 **Places returned.** Every return of places (a cancellation, a rejected or expired team
 request, ...) goes through ``return_places``: the one place where places come back. It
 lowers the counters in the caller's transaction and then calls every function registered
-with ``on_places_returned``, in that same transaction and with its session, so what a
-listener does (offer the places to whoever waits for them) commits or rolls back together
-with the return. Listeners must be quick and must not commit.
+with ``on_places_returned``, with that transaction's connection and what came back, so
+what a listener does (offer the places to whoever waits for them) commits or rolls back
+together with the return. Listeners must be quick and must not commit.
 
 **Counters seen from a process.** ``counters`` keeps the counts of the coming days as
 read at most ``Counters.MAX_AGE`` (one second) ago. It is trusted only to say "no": a day
@@ -36,7 +36,7 @@ from sqlalchemy import Date, Table, bindparam, case, select, text, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from reservations import clock, db
+from reservations import clock
 from reservations.booking.errors import SoldOut
 from reservations.booking.models import WHOLE_DAY, CapacityCounter
 
@@ -127,7 +127,7 @@ class ReturnedPlaces:
     places: int
 
 
-PlacesListener = Callable[[Session, ReturnedPlaces], None]
+PlacesListener = Callable[[Connection, ReturnedPlaces], None]
 _listeners: list[PlacesListener] = []
 
 
@@ -139,12 +139,13 @@ def on_places_returned(listener: PlacesListener) -> PlacesListener:
     return listener
 
 
-def return_places(session: Session, *, day: date, channel: str, slot_id: str, places: int) -> None:
+def return_places(
+    connection: Connection, *, day: date, channel: str, slot_id: str, places: int
+) -> None:
     """Give ``places`` of ``day``'s ``slot_id`` back to ``channel``: the one way places
     return. Counters never go below zero."""
     if places <= 0:
         return
-    connection = session.connection()
     for counter_slot in (WHOLE_DAY, slot_id):
         connection.execute(
             _RETURN,
@@ -152,14 +153,13 @@ def return_places(session: Session, *, day: date, channel: str, slot_id: str, pl
         )
     returned = ReturnedPlaces(day, channel, slot_id, places)
     for listener in list(_listeners):
-        listener(session, returned)
+        listener(connection, returned)
 
 
-def _offer_again_here(session: Session, _returned: ReturnedPlaces) -> None:
-    # This process offers returned places again as soon as their return is committed; a
-    # snapshot read before the commit could still show them taken.
+def _offer_again_here(_connection: Connection, _returned: ReturnedPlaces) -> None:
+    # This process reads the counters again before it refuses anybody: the places are
+    # offered again here at once, in other processes within Counters.MAX_AGE.
     counters.forget()
-    db.after_commit(session, counters.forget)
 
 
 on_places_returned(_offer_again_here)

@@ -126,28 +126,27 @@ def place(
 ) -> Placed:
     """Place the booking ``order_for`` makes of the rules in force, or raise why not."""
     now = clock.now()
-    connection = db.begin_read(session)
-    if once is not None:
-        replay = _replay(connection, once)
-        if replay is not None:
-            return replay
-    rules, override = rules_service.for_day(connection, day)
-    order = order_for(rules)
-    slot = _slot(rules, order.slot_id)
-    plan = rules_service.plan_day(rules, override, order.channel, day, now)
-    rules_service.require_bookable(plan)
-    if order.check_plan is not None:
-        order.check_plan(plan, now)
-    daily, per_slot = plan.daily_capacity, plan.slot_capacities[slot.id]
-    capacity.refuse_beyond(order.places, daily, per_slot)
-    full = capacity.counters.full_scope(
-        connection, (day, order.channel, slot.id), order.places, daily, per_slot
-    )
-    if full is not None:
-        raise SoldOut({"scope": full})
-    claimed = [holder.person.identity_hash for holder in order.holders]
-    check_may_book(connection, order.ban_checked, claimed, now.date(), day)
-    db.end_read(session)
+    with db.reading(session) as connection:
+        if once is not None:
+            replay = _replay(connection, once)
+            if replay is not None:
+                return replay
+        rules, override = rules_service.for_day(connection, day)
+        order = order_for(rules)
+        slot = _slot(rules, order.slot_id)
+        plan = rules_service.plan_day(rules, override, order.channel, day, now)
+        rules_service.require_bookable(plan)
+        if order.check_plan is not None:
+            order.check_plan(plan, now)
+        daily, per_slot = plan.daily_capacity, plan.slot_capacities[slot.id]
+        capacity.refuse_beyond(order.places, daily, per_slot)
+        full = capacity.counters.full_scope(
+            connection, (day, order.channel, slot.id), order.places, daily, per_slot
+        )
+        if full is not None:
+            raise SoldOut({"scope": full})
+        claimed = [holder.person.identity_hash for holder in order.holders]
+        check_may_book(connection, order.ban_checked, claimed, now.date(), day)
 
     for _attempt in range(_REFERENCE_ATTEMPTS):
         prepared = _prepare(order, rules, slot, now, once)
@@ -157,8 +156,8 @@ def place(
             continue
         except _AlreadyClaimed:
             assert once is not None
-            replay = _replay(db.begin_read(session), once)
-            db.end_read(session)
+            with db.reading(session) as connection:
+                replay = _replay(connection, once)
             if replay is None:  # the twin's booking was refused and rolled back: try again
                 continue
             return replay

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -138,37 +139,33 @@ def check_cancellable(booking: Booking, rules: Rules, now: datetime) -> None:
         raise CannotCancel({"status": booking.status})
 
 
-def withdraw(session: Session, booking: Booking, status: str, now: datetime) -> None:
+def withdraw(connection: Connection, booking: Booking, status: str, now: datetime) -> None:
     """``booking`` stops holding anything, as ``status``: one conditional update, then its
     people, tickets and places are let go. CannotCancel when it no longer held anything."""
     assert booking.id is not None
     cancelled_at = now if status == CANCELLED else booking.cancelled_at
-    changed = (
-        session.connection()
-        .execute(
-            _WITHDRAW,
-            {"w_id": booking.id, "w_status": status, "w_now": now, "w_cancelled": cancelled_at},
-        )
-        .first()
-    )
+    changed = connection.execute(
+        _WITHDRAW,
+        {"w_id": booking.id, "w_status": status, "w_now": now, "w_cancelled": cancelled_at},
+    ).first()
     if changed is None:  # cancelled, reviewed or admitted a moment ago
         raise CannotCancel({"status": booking.status})
     # The object shows what was written, without becoming a change of its own to flush.
     set_committed_value(booking, "status", status)
     set_committed_value(booking, "updated_at", now)
     set_committed_value(booking, "cancelled_at", cancelled_at)
-    free_booking(session, booking)
+    free_booking(connection, booking)
 
 
-def free_booking(session: Session, booking: Booking) -> None:
+def free_booking(connection: Connection, booking: Booking) -> None:
     """What a booking that stopped holding anything lets go: its people may book that day
     again, its tickets are void, and its places return (``capacity.return_places``, the
     one way places come back). The caller has changed its status in this transaction."""
     assert booking.id is not None
-    session.connection().execute(_FREE_CLAIMS, {"f_id": booking.id})
-    tickets.void_for_booking(session, booking.id)
+    connection.execute(_FREE_CLAIMS, {"f_id": booking.id})
+    tickets.void_for_booking(connection, booking.id)
     capacity.return_places(
-        session,
+        connection,
         day=booking.day,
         channel=booking.channel,
         slot_id=booking.slot_id,
@@ -181,7 +178,7 @@ def cancel_booking(session: Session, booking: Booking, rules: Rules) -> None:
     leader's cancellation)."""
     now = clock.now()
     check_cancellable(booking, rules, now)
-    withdraw(session, booking, CANCELLED, now)
+    withdraw(session.connection(), booking, CANCELLED, now)
 
 
 def _cancel_found(session: Session, find: Any) -> BookingOut:
@@ -191,8 +188,8 @@ def _cancel_found(session: Session, find: Any) -> BookingOut:
     rules = rules_service.current(session)
     now = clock.now()
     check_cancellable(booking, rules, now)
-    with db.short_write(session):
-        withdraw(session, booking, CANCELLED, now)
+    with db.short_write(session) as connection:
+        withdraw(connection, booking, CANCELLED, now)
     db.begin_read(session)
     return render_one(session, booking, rules)
 
@@ -264,9 +261,9 @@ def calendar(session: Session, start: date, end: date) -> Calendar:
     if (end - start).days >= MAX_AVAILABILITY_DAYS:
         raise field_error("end", f"at most {MAX_AVAILABILITY_DAYS} days per call")
     now = clock.now()
-    connection = db.begin_read(session)
-    rules, version, overrides = rules_service.for_range(connection, start, end)
-    booked = capacity.read_counts(connection, start, end)
+    with db.reading(session) as connection:
+        rules, version, overrides = rules_service.for_range(connection, start, end)
+        booked = capacity.read_counts(connection, start, end)
     key = (
         start,
         end,

@@ -199,8 +199,9 @@ def _occupancy_on(connection: Connection, day: date, limit: int) -> Occupancy:
 
 def current_occupancy(session: Session) -> Occupancy:
     """People inside today, the live limit, and how many came and went today."""
-    connection = db.begin_read(session)
-    return _occupancy_on(connection, clock.today(), _limit(rules_service.current_on(connection)))
+    with db.reading(session) as connection:
+        limit = _limit(rules_service.current_on(connection))
+        return _occupancy_on(connection, clock.today(), limit)
 
 
 def _count_in(connection: Connection, day: date, people: int, limit: int) -> Occupancy | None:
@@ -223,7 +224,8 @@ def _count_out(connection: Connection, day: date, people: int, limit: int) -> Oc
 def count_exits(session: Session, *, gate: str, count: int, actor: str) -> Occupancy:
     """People counted out by an exit turnstile, without a ticket."""
     now = clock.now()
-    limit = _limit(rules_service.current_on(db.begin_read(session)))
+    with db.reading(session) as connection:
+        limit = _limit(rules_service.current_on(connection))
     with db.short_write(session) as connection:
         _record(
             connection,
@@ -576,10 +578,10 @@ def scan(
         claims = get_keyring().verify(token)
     except InvalidToken:
         claims = None
-    connection = db.begin_read(session)
-    rules = rules_service.current_on(connection)
+    with db.reading(session) as connection:
+        rules = rules_service.current_on(connection)
+        found = _find(connection, claims.ticket_id) if claims is not None else None
     limit = _limit(rules)
-    found = _find(connection, claims.ticket_id) if claims is not None else None
     if found is None or found.qr_payload != token:
         # Forged, unreadable, signed by an unknown key, or a ticket this service never
         # issued (or has since erased).

@@ -18,7 +18,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from reservations import db
 from reservations.errors import RateLimited
 from reservations.protection import challenge, rates
 from reservations.protection.store import Limit, get_store
@@ -53,9 +52,8 @@ class Offer:
 
 
 def protection_rules() -> ProtectionRules:
-    """The protection rules in force (a short read of its own, never the write lock)."""
-    with db.transaction(write=False) as session:
-        return rules_service.current(session).protection
+    """The protection rules in force, as of at most a second ago (never the write lock)."""
+    return rules_service.recent().protection
 
 
 def check_booking(attempt: Attempt, protection: ProtectionRules) -> None:

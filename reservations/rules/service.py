@@ -3,6 +3,7 @@ for a given day and channel."""
 
 from __future__ import annotations
 
+import math
 import threading
 import tomllib
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
-from reservations import clock
+from reservations import clock, db
 from reservations.admin import audit
 from reservations.errors import Conflict, field_error
 from reservations.rules.errors import BookingWindow, InvalidRules, RulesChanged
@@ -98,6 +99,10 @@ def seed(session: Session, path: Path) -> bool:
 
 _cache_lock = threading.Lock()
 _cache: tuple[int, Rules] | None = None
+# When this process last learnt the version in force (clock.monotonic()).
+_checked_at = -math.inf
+# How old the rules handed out by ``recent`` may be.
+RECENT_SECONDS = 1.0
 
 _RULES: Table = RulesDocument.__table__  # type: ignore[attr-defined]
 _OVERRIDES: Table = DayOverride.__table__  # type: ignore[attr-defined]
@@ -158,9 +163,11 @@ def _not_seeded() -> RuntimeError:
 
 def _rules_of_version(connection: Connection, version: int) -> Rules:
     """The parsed rules of ``version``, read and parsed again only when it changed."""
-    global _cache
+    global _cache, _checked_at
+    checked_at = clock.monotonic()
     with _cache_lock:
         if _cache is not None and _cache[0] == version:
+            _checked_at = max(_checked_at, checked_at)
             return _cache[1]
     row = connection.execute(_RULES_ROW).first()
     if row is None:
@@ -168,7 +175,27 @@ def _rules_of_version(connection: Connection, version: int) -> Rules:
     rules = Rules.model_validate(row.document)
     with _cache_lock:
         _cache = (row.version, rules)
+        _checked_at = checked_at
     return rules
+
+
+def _recheck() -> None:
+    """Ask the database again before handing out ``recent`` rules: this process changed them."""
+    global _checked_at
+    with _cache_lock:
+        _checked_at = -math.inf
+
+
+def recent() -> Rules:
+    """The rules in force at most ``RECENT_SECONDS`` ago, for checks that may lag an admin's
+    change by that much (the protection of the booking endpoints, which runs before the
+    request's own read). Reads the version with a short read of its own only when no
+    request of this process did within that time."""
+    cached = _cache
+    if cached is not None and clock.monotonic() - _checked_at < RECENT_SECONDS:
+        return cached[1]
+    with db.transaction(write=False) as session:
+        return current(session)
 
 
 def _override_of(row: Any) -> OverrideValues | None:
@@ -213,9 +240,10 @@ def for_range(
 
 
 def forget_cached_rules() -> None:
-    global _cache
+    global _cache, _checked_at
     with _cache_lock:
         _cache = None
+        _checked_at = -math.inf
 
 
 def version(session: Session) -> int:
@@ -270,6 +298,7 @@ def update(
         audit.record(
             session, actor=actor, action="rules.update", target="rules", before=before, after=after
         )
+        _recheck()
     session.flush()
     return rules
 

@@ -101,7 +101,7 @@ def expire(session: Session, booking: Booking, now: datetime) -> None:
     booking.updated_at = now
     session.add(booking)
     session.flush()
-    booking_service.free_booking(session, booking)
+    booking_service.free_booking(session.connection(), booking)
 
 
 # --- requests ---------------------------------------------------------------------------
@@ -253,7 +253,7 @@ def reject(session: Session, reference: str, actor: str, reason: str) -> Booking
     booking.reviewed_by = actor
     session.add(booking)
     session.flush()
-    booking_service.free_booking(session, booking)
+    booking_service.free_booking(session.connection(), booking)
     # The reason is free text an admin typed: it stays on the booking, not in the audit.
     audit.record(
         session,
