@@ -273,6 +273,9 @@ def short_write(session: Session) -> Iterator[Connection]:
         try:
             transaction.commit()
         except SQLAlchemyError as exc:
+            # A COMMIT that failed may leave the transaction open (SQLite does): end it.
+            with contextlib.suppress(SQLAlchemyError):
+                transaction.rollback()
             _commit_failed(exc)
 
 

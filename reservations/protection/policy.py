@@ -56,6 +56,14 @@ def protection_rules() -> ProtectionRules:
     return rules_service.recent().protection
 
 
+def nothing_to_check() -> bool:
+    """Whether a booking attempt has nothing to be checked against, known without I/O."""
+    if get_settings().rate_limits == "on":
+        return False
+    known = rules_service.recent_if_known()
+    return known is not None and known.protection.proof_of_work == "off"
+
+
 def check_booking(attempt: Attempt, protection: ProtectionRules) -> None:
     store = get_store()
     mode = protection.proof_of_work

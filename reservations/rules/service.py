@@ -186,14 +186,22 @@ def _recheck() -> None:
         _checked_at = -math.inf
 
 
+def recent_if_known() -> Rules | None:
+    """``recent`` rules if this process knows them without reading, else None."""
+    cached = _cache
+    if cached is not None and clock.monotonic() - _checked_at < RECENT_SECONDS:
+        return cached[1]
+    return None
+
+
 def recent() -> Rules:
     """The rules in force at most ``RECENT_SECONDS`` ago, for checks that may lag an admin's
     change by that much (the protection of the booking endpoints, which runs before the
     request's own read). Reads the version with a short read of its own only when no
     request of this process did within that time."""
-    cached = _cache
-    if cached is not None and clock.monotonic() - _checked_at < RECENT_SECONDS:
-        return cached[1]
+    known = recent_if_known()
+    if known is not None:
+        return known
     with db.transaction(write=False) as session:
         return current(session)
 
