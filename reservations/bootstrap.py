@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 from sqlalchemy import text
 
@@ -65,7 +66,16 @@ def configure_logging() -> None:
         )
 
 
+# How long a thread may keep Python's interpreter lock while others wait for it (Python's
+# default: 5 ms). A request that holds SQLite's write lock gives up the interpreter lock
+# for each statement and must win it back; with other request threads busy, each of those
+# waits could last this long, the write lock with it, and every writer of every process
+# behind it.
+SWITCH_INTERVAL_SECONDS = 0.0005
+
+
 def prepare_worker() -> None:
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     configure_logging()
     if os.environ.get(WORKER_ENV) == "1":
         configure_clock()

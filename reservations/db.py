@@ -23,6 +23,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -174,6 +175,41 @@ def _install_sqlite_hooks(engine: Engine, lock_path: Path) -> None:
         event.listen(engine.pool, name, _release)
 
 
+class ChangeProbe:
+    """Whether anything was committed to an SQLite database since the last look.
+
+    ``PRAGMA data_version`` on a connection of its own, which never writes: its value
+    changes whenever any other connection, in any process, commits a change.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._lock = threading.Lock()
+        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+
+    def version(self) -> int:
+        with self._lock:
+            return int(self._connection.execute("PRAGMA data_version").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+
+_probes: dict[Engine, ChangeProbe] = {}
+
+
+def change_probe() -> ChangeProbe | None:
+    """The change probe of the SQLite database in use; None on other databases."""
+    engine = get_engine()
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        return None
+    probe = _probes.get(engine)
+    if probe is None:
+        with _lock:
+            probe = _probes.setdefault(engine, ChangeProbe(engine.url.database))
+    return probe
+
+
 def get_engine() -> Engine:
     global _engine
     with _lock:
@@ -190,6 +226,9 @@ def dispose_engine() -> None:
             writer_lock = _writer_locks.pop(_engine, None)
             if writer_lock is not None:
                 writer_lock.close()
+            probe = _probes.pop(_engine, None)
+            if probe is not None:
+                probe.close()
         _engine = None
 
 

@@ -221,11 +221,13 @@ def lookup(session: Session, request: LookupRequest) -> list[BookingOut]:
 # --- the availability calendar ---------------------------------------------------------------
 #
 # Pages and API share the calendars of each process: the answer for a range of days, built
-# from the rules in force, the days' overrides and the capacity counters, all read with
-# every request in one read transaction (two small queries), so what a booking, a
-# cancellation or an admin's change did shows at once, in every process. What is kept is
-# the building and the serialising: a calendar is reused while none of these change,
-# within the same minute of the clock, and the API sends it already serialised.
+# from the rules in force, the days' overrides and the capacity counters, so what a
+# booking, a cancellation or an admin's change did shows at once, in every process. A
+# calendar is reused within the same minute of the clock while none of what it was built
+# from changed, and the API sends it already serialised. On SQLite "nothing changed" costs
+# no query at all (``db.change_probe``: nothing was committed since it was built); on
+# PostgreSQL the rules' version, the overrides and the counters are read with every request
+# (two small queries) and compared.
 
 
 @dataclass(slots=True)
@@ -242,6 +244,8 @@ class Calendar:
 
 
 _calendars: dict[tuple[Any, ...], Calendar] = {}
+# SQLite: (start, end, minute) -> (the database's data version when read, the calendar)
+_unchanged: dict[tuple[date, date, datetime], tuple[int, Calendar]] = {}
 _calendars_lock = threading.Lock()
 _CALENDARS_KEPT = 256
 
@@ -249,6 +253,7 @@ _CALENDARS_KEPT = 256
 def forget_calendars() -> None:
     with _calendars_lock:
         _calendars.clear()
+        _unchanged.clear()
 
 
 def availability(session: Session, start: date, end: date) -> AvailabilityOut:
@@ -261,6 +266,14 @@ def calendar(session: Session, start: date, end: date) -> Calendar:
     if (end - start).days >= MAX_AVAILABILITY_DAYS:
         raise field_error("end", f"at most {MAX_AVAILABILITY_DAYS} days per call")
     now = clock.now()
+    minute = now.replace(second=0, microsecond=0)
+    probe = db.change_probe()
+    if probe is not None:
+        # Read before the data: a commit in between makes the next look read again.
+        data_version = probe.version()
+        unchanged = _unchanged.get((start, end, minute))
+        if unchanged is not None and unchanged[0] == data_version:
+            return unchanged[1]
     with db.reading(session) as connection:
         rules, version, overrides = rules_service.for_range(connection, start, end)
         booked = capacity.read_counts(connection, start, end)
@@ -274,14 +287,16 @@ def calendar(session: Session, start: date, end: date) -> Calendar:
         now.replace(second=0, microsecond=0),
     )
     found = _calendars.get(key)
-    if found is not None:
-        return found
-    built = Calendar(_availability(rules, overrides, booked, start, end, now))
+    if found is None:
+        found = Calendar(_availability(rules, overrides, booked, start, end, now))
     with _calendars_lock:
         if len(_calendars) >= _CALENDARS_KEPT:
             _calendars.clear()
-        _calendars[key] = built
-    return built
+            _unchanged.clear()
+        _calendars[key] = found
+        if probe is not None:
+            _unchanged[(start, end, minute)] = (data_version, found)
+    return found
 
 
 def _availability(

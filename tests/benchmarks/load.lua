@@ -1,13 +1,14 @@
--- wrk script of the benchmark (tests/benchmarks/run.py starts wrk with it).
+-- wrk script of the benchmark (tests/benchmarks/wrk.py starts wrk with it).
 --
---   wrk -s load.lua URL -- get PATH
---   wrk -s load.lua URL -- book DAY SLOTS LIMIT            (SLOTS: 0900,1100,...)
---   wrk -s load.lua URL -- scan BODIES_FILE TOKEN LIMIT
+--   wrk -s load.lua URL -- get PATH ANSWERS MARKERS THREADS
+--   wrk -s load.lua URL -- book DAY SLOTS RUN ANSWERS MARKERS THREADS   (SLOTS: 0900,...)
+--   wrk -s load.lua URL -- scan BODIES_FILE TOKEN ANSWERS MARKERS THREADS
 --
 -- "book" sends a booking for a new, valid visitor with every request: resident ID numbers
--- with a correct check character, unique across threads (each thread its own address
--- code). "scan" sends each body of BODIES_FILE (one JSON body a line) once, spread over the
--- threads. LIMIT > 0 stops each thread after its share of answers. At the end one line
+-- with a correct check character, unique across threads and runs (address codes differ per
+-- thread and per RUN number). "scan" sends each body of BODIES_FILE (one JSON body a line)
+-- once, spread over the threads. ANSWERS > 0: each thread, once it has had its share of
+-- answers, leaves a file in the MARKERS folder and stops. At the end one line
 -- "RESULT {json}" says how many answers of each kind came back and the latency.
 
 local threads = {}
@@ -18,7 +19,7 @@ function setup(thread)
    table.insert(threads, thread)
 end
 
-local mode, limit, answered = nil, 0, 0
+local mode, limit, answered, markers = nil, 0, 0, nil
 -- a global, so that done() can read each thread's copy
 outcomes = {}
 local area
@@ -43,16 +44,19 @@ end
 function init(args)
    mode = args[1]
    local index = wrk.thread:get("index")
-   local count = #threads
+   -- the last argument: how many threads wrk runs (setup() fills "threads" in wrk's own
+   -- Lua state, not in this thread's)
+   local count = tonumber(args[#args])
    if mode == "get" then
       path = args[2]
+      limit, markers = tonumber(args[3]) or 0, args[4]
    elseif mode == "book" then
       day = args[2]
       slots = {}
       for slot in string.gmatch(args[3], "[^,]+") do table.insert(slots, slot) end
-      limit = tonumber(args[4]) or 0
-      -- address codes 41xxxx (Henan) differ per thread and per run (args[5])
-      area = string.format("41%04d", (tonumber(args[5]) or 0) * 64 + index + 100)
+      -- address codes 41xxxx (Henan) differ per thread and per run
+      area = string.format("41%04d", (tonumber(args[4]) or 0) * 16 + index + 100)
+      limit, markers = tonumber(args[5]) or 0, args[6]
       wrk.method = "POST"
       wrk.path = "/api/v1/bookings"
       wrk.headers["Content-Type"] = "application/json"
@@ -62,14 +66,14 @@ function init(args)
       -- this thread's share: every count-th body
       for i = index + 1, #all, count do table.insert(bodies, all[i]) end
       token = args[3]
-      limit = tonumber(args[4]) or 0
+      limit, markers = tonumber(args[4]) or 0, args[5]
       wrk.method = "POST"
       wrk.path = "/api/v1/gate/scan"
       wrk.headers["Content-Type"] = "application/json"
       wrk.headers["Authorization"] = "Bearer " .. token
    end
    if limit > 0 then
-      limit = math.ceil(limit / count)
+      limit = mode == "scan" and #bodies or math.ceil(limit / count)
    end
 end
 
@@ -83,8 +87,13 @@ function request()
          day, slot, counter % 100000000, resident_id(area, counter))
       return wrk.format(nil, nil, nil, body)
    elseif mode == "scan" then
-      local body = bodies[next_body] or bodies[#bodies]
+      local body = bodies[next_body]
       next_body = next_body + 1
+      if body == nil then
+         -- every ticket sent: until the last answers are in, keep the connection busy with
+         -- something that scans nothing
+         return wrk.format("GET", "/health", {})
+      end
       return wrk.format(nil, nil, nil, body)
    end
    return wrk.format("GET", path)
@@ -96,15 +105,23 @@ function response(status, headers, body)
       local code = body:match('"code"%s*:%s*"([%w_]+)"')
       if code then kind = kind .. " " .. code end
    elseif mode == "scan" then
-      if body:match('"admitted"%s*:%s*true') then
+      if body:match('"status"%s*:%s*"ok"') then
+         kind = "filler (/health)"
+      elseif body:match('"admitted"%s*:%s*true') then
          kind = "admitted"
       else
          kind = "refused " .. (body:match('"reason"%s*:%s*"([%w_]+)"') or "?")
       end
    end
    outcomes[kind] = (outcomes[kind] or 0) + 1
-   answered = answered + 1
-   if limit > 0 and answered >= limit then
+   -- fillers do not count towards the thread's share: every scan must have its answer
+   -- before the thread stops
+   if kind ~= "filler (/health)" then
+      answered = answered + 1
+   end
+   if limit > 0 and answered == limit then
+      local marker = io.open(markers .. "/done-" .. wrk.thread:get("index"), "w")
+      if marker then marker:close() end
       wrk.thread:stop()
    end
 end
