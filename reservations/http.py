@@ -47,10 +47,11 @@ _write_slots: anyio.Semaphore | None = None
 def _writers() -> anyio.Semaphore:
     """How many writing requests may run on threads at once.
 
-    A writing request can hold a lock (SQLite's write lock, a counter row in PostgreSQL)
-    until its response is serialised, which needs a request thread. Letting at most this
-    many writers onto the 40 request threads keeps threads free for that, so lock holders
-    always finish; the other writers wait here, in the event loop, costing no thread.
+    A writing request that is not on a hot path holds its lock (SQLite's write lock, rows
+    in PostgreSQL) until its commit, which runs on a thread of its own after the endpoint
+    returns. Letting at most this many writers onto the 40 request threads keeps threads
+    free, and fewer threads compete for the interpreter with the one that holds the write
+    lock; the other writers wait here, in the event loop, costing no thread.
     """
     global _write_slots
     if _write_slots is None:

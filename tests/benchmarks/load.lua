@@ -99,6 +99,14 @@ function request()
    return wrk.format("GET", path)
 end
 
+function delay()
+   -- every ticket sent: a filler now and then, until the last answers are in
+   if mode == "scan" and next_body > #bodies then
+      return 500
+   end
+   return 0
+end
+
 function response(status, headers, body)
    local kind = tostring(status)
    if status >= 400 then

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,9 +54,11 @@ def run(
     connections: int,
     seconds: float,
     answers: int = 0,
+    finished: Callable[[], bool] | None = None,
 ) -> Result:
     """Run ``load.lua`` with ``arguments`` for ``seconds``, or, with ``answers``, until the
-    threads have had that many answers between them (``seconds`` then bounds the run)."""
+    threads have had that many answers between them or ``finished()`` says the work is
+    done (``seconds`` then bounds the run)."""
     threads = min(THREADS, connections)
     with tempfile.TemporaryDirectory(prefix="wrk-") as markers:
         command = [
@@ -79,8 +82,13 @@ def run(
             # Each thread leaves a marker when it has had its share; wrk itself would wait
             # for the whole duration, so it is told to stop and report.
             deadline = time.monotonic() + seconds
+            checked = 0.0
             while process.poll() is None and time.monotonic() < deadline:
-                if len(list(Path(markers).iterdir())) >= threads:
+                done = len(list(Path(markers).iterdir())) >= threads
+                if not done and finished is not None and time.monotonic() - checked > 0.1:
+                    checked = time.monotonic()
+                    done = finished()
+                if done:
                     process.send_signal(signal.SIGINT)
                     break
                 time.sleep(0.02)
