@@ -226,6 +226,7 @@ def dispose_engine() -> None:
             writer_lock = _writer_locks.pop(_engine, None)
             if writer_lock is not None:
                 writer_lock.close()
+            _readers.pop(_engine, None)
             probe = _probes.pop(_engine, None)
             if probe is not None:
                 probe.close()
@@ -236,11 +237,19 @@ def is_sqlite(engine: Engine | None = None) -> bool:
     return (engine or get_engine()).dialect.name == "sqlite"
 
 
+_readers: dict[Engine, Engine] = {}
+
+
 def _engine_for(write: bool) -> Engine:
     engine = get_engine()
     if write or not is_sqlite(engine):
         return engine
-    return engine.execution_options(**{_SQLITE_BEGIN_OPTION: "DEFERRED"})
+    # Made once: building an engine with options costs more than a whole small query.
+    reader = _readers.get(engine)
+    if reader is None:
+        reader = engine.execution_options(**{_SQLITE_BEGIN_OPTION: "DEFERRED"})
+        _readers[engine] = reader
+    return reader
 
 
 def open_session(write: bool = True) -> Session:

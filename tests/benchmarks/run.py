@@ -23,6 +23,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -136,7 +139,14 @@ class Facts:
         self.engine.dispose()
 
 
-def measure(backend: str, workers: int, seconds: float, scratch: Path, run: int) -> list[Row]:
+def measure(
+    backend: str,
+    workers: int,
+    seconds: float,
+    scratch: Path,
+    run: int,
+    profile: Path | None = None,
+) -> list[Row]:
     cluster = pgcluster.start() if backend == "postgres" else None
     directory = scratch / f"{backend}-{workers}"
     try:
@@ -146,7 +156,7 @@ def measure(backend: str, workers: int, seconds: float, scratch: Path, run: int)
         service = server.start(directory, url, workers)
         facts = Facts(url or f"sqlite:///{directory / 'data' / 'reservations.sqlite3'}")
         try:
-            rows = _scenarios(service, facts, backend, workers, seconds, run)
+            rows = _scenarios(service, facts, backend, workers, seconds, run, profile)
             rss = service.resident_mib()
             for row in rows:
                 row.rss_mib = [round(mib, 1) for mib in rss]
@@ -164,14 +174,26 @@ def measure(backend: str, workers: int, seconds: float, scratch: Path, run: int)
 
 
 def _scenarios(
-    service: server.Server, facts: Facts, backend: str, workers: int, seconds: float, run: int
+    service: server.Server,
+    facts: Facts,
+    backend: str,
+    workers: int,
+    seconds: float,
+    run: int,
+    profile: Path | None,
 ) -> list[Row]:
     base = service.base_url
     rows: list[Row] = []
 
     cpu = _Cpu(service)
+    profiler = _Profiler(profile, service.worker_pids(), f"{backend}-x{workers}")
+
+    def begin(scenario: str) -> None:
+        cpu.lap()
+        profiler.start(scenario)
 
     def row(result: wrk.Result, scenario: str, proof: str, ok: bool) -> Row:
+        profiler.stop()
         ratio = result.rate / health.rate if rows and health.rate else None
         cpu_ms = cpu.lap() * 1000 / result.requests if result.requests else 0.0
         made = Row(
@@ -202,11 +224,11 @@ def _scenarios(
         )
         room.raise_for_status()
 
-    cpu.lap()
+    begin("health")
     health = wrk.run("health", base, ["get", "/health"], connections=CONNECTIONS, seconds=seconds)
     row(health, "/health", "-", True)
 
-    cpu.lap()
+    begin("booking")
     booking = wrk.run(
         "booking",
         base,
@@ -225,7 +247,7 @@ def _scenarios(
         created == booking.requests and stored == counted and 0 <= stored - created <= CONNECTIONS,
     )
 
-    cpu.lap()
+    begin("rush")
     rush = wrk.run(
         "rush",
         base,
@@ -246,7 +268,7 @@ def _scenarios(
     )
 
     last = BOOKING_DAY + timedelta(days=6)
-    cpu.lap()
+    begin("calendar")
     calendar = wrk.run(
         "calendar",
         base,
@@ -266,7 +288,7 @@ def _scenarios(
             bodies.write(json.dumps(body) + "\n")
     progress = _Progress(lambda: facts.admitted(BOOKING_DAY, settle=False)[1], len(payloads))
     try:
-        cpu.lap()
+        begin("gate")
         started = time.monotonic()
         gate = wrk.run(
             "gate",
@@ -297,6 +319,35 @@ def _scenarios(
         scans == len(payloads) == inside == people,
     )
     return rows
+
+
+class _Profiler:
+    """``--profile DIR``: py-spy samples of the workers while a scenario runs, only while
+    they hold the interpreter lock (so: where their CPU goes), as collapsed stacks."""
+
+    def __init__(self, directory: Path | None, pids: list[int], label: str) -> None:
+        self.directory, self.pids, self.label = directory, pids, label
+        self.running: list[subprocess.Popen[bytes]] = []
+
+    def start(self, scenario: str) -> None:
+        if self.directory is None:
+            return
+        tool = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for pid in self.pids:
+            out = self.directory / f"{self.label}-{scenario}-{pid}.txt"
+            command = [tool, "record", "--gil", "--nonblocking", "-r", "250", "-f", "raw"]
+            command += ["-p", str(pid), "-o", str(out)]
+            self.running.append(
+                subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
+
+    def stop(self) -> None:
+        for process in self.running:
+            process.send_signal(signal.SIGINT)
+        for process in self.running:
+            process.wait(timeout=60)
+        self.running = []
 
 
 class _Cpu:
@@ -400,6 +451,12 @@ def main(argv: list[str] | None = None) -> int:
         "--only", default=None, help="some configurations, e.g. sqlite:1,postgres:2"
     )
     parser.add_argument("--out", default="benchmarks/results", help="where to write results")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="with py-spy installed: where to write CPU profiles of the workers per scenario",
+    )
     args = parser.parse_args(argv)
     if not wrk.available():
         print("wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
@@ -415,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="reservations-bench-") as scratch:
         for run, (backend, workers) in enumerate(configurations):
             print(f"{backend}, {workers} worker(s):", file=sys.stderr, flush=True)
-            rows.extend(measure(backend, workers, seconds, Path(scratch), run))
+            rows.extend(measure(backend, workers, seconds, Path(scratch), run, args.profile))
     elapsed = time.monotonic() - started
 
     table = markdown(rows)
