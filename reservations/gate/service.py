@@ -635,7 +635,8 @@ def _check_out(
     ticket = found.ticket
     with db.short_write(session) as connection:
         row = connection.execute(_LEAVE_TICKET, {"t_id": ticket.ticket_id, "t_now": now}).first()
-        if row is None:
+        if row is not None:
+            people = int(row[0])
             _record(
                 connection,
                 at=now,
@@ -643,24 +644,23 @@ def _check_out(
                 gate=gate,
                 actor=actor,
                 direction=OUT,
-                verdict=NOT_INSIDE,
-                people=0,
+                verdict=CHECKED_OUT,
+                people=people,
             )
-            occupancy = _occupancy_on(connection, now.date(), limit)
-            return ScanOutcome(False, NOT_INSIDE, OUT, 0, ticket, occupancy)
-        people = int(row[0])
-        _record(
-            connection,
-            at=now,
+            # The people were counted in on the ticket's day: count them out of that day.
+            occupancy = _count_out(connection, ticket.day, people, limit)
+            if ticket.day != now.date():
+                occupancy = _occupancy_on(connection, now.date(), limit)
+    if row is None:  # the ticket's party is not inside: the update changed nothing
+        return _refuse(
+            session,
             ticket_id=ticket.ticket_id,
+            ticket=ticket,
+            reason=NOT_INSIDE,
+            direction=OUT,
             gate=gate,
             actor=actor,
-            direction=OUT,
-            verdict=CHECKED_OUT,
-            people=people,
+            now=now,
+            limit=limit,
         )
-        # The people were counted in on the ticket's day: count them out of that day.
-        occupancy = _count_out(connection, ticket.day, people, limit)
-        if ticket.day != now.date():
-            occupancy = _occupancy_on(connection, now.date(), limit)
     return ScanOutcome(True, None, OUT, people, dataclasses.replace(ticket, state=LEFT), occupancy)
