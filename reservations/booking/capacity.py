@@ -25,7 +25,6 @@ for at most a second in other processes, and not at all in the process that retu
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 import threading
 from collections.abc import Callable
@@ -34,7 +33,6 @@ from datetime import date, timedelta
 
 from sqlalchemy import Date, Table, bindparam, case, select, text, update
 from sqlalchemy.engine import Connection
-from sqlmodel import Session
 
 from reservations import clock
 from reservations.booking.errors import SoldOut
@@ -165,12 +163,8 @@ def _offer_again_here(_connection: Connection, _returned: ReturnedPlaces) -> Non
 on_places_returned(_offer_again_here)
 
 
-def booked_between(session: Session, start: date, end: date) -> dict[tuple[date, str, str], int]:
-    """Places taken per (day, channel, slot or ``*``), as committed now."""
-    return read_counts(session.connection(), start, end)
-
-
 def read_counts(connection: Connection, start: date, end: date) -> dict[tuple[date, str, str], int]:
+    """Places taken per (day, channel, slot or ``*``), as committed now."""
     rows = connection.execute(_BETWEEN, {"start": start, "end": end})
     return {(row.day, row.channel, row.slot_id): row.booked for row in rows}
 
@@ -186,8 +180,6 @@ class CountsSeen:
     end: date
     read_at: float
     booked: dict[tuple[date, str, str], int]
-    # Changes whenever the counts do: what caches built on them are keyed on.
-    generation: int
 
     def covers(self, start: date, end: date) -> bool:
         return self.start <= start and end <= self.end
@@ -206,7 +198,6 @@ class Counters:
     def __init__(self) -> None:
         self._reading = threading.Lock()
         self._seen: CountsSeen | None = None
-        self._generations = itertools.count(1)
 
     def reset(self) -> None:
         """Forget everything (tests that point the process at another database)."""
@@ -246,13 +237,7 @@ class Counters:
     def _read(self, connection: Connection, today: date) -> CountsSeen:
         read_at = clock.monotonic()
         end = today + timedelta(days=self.HORIZON_DAYS)
-        booked = read_counts(connection, today, end)
-        seen = self._seen
-        if seen is not None and seen.start == today and seen.booked == booked:
-            generation = seen.generation
-        else:
-            generation = next(self._generations)
-        fresh = CountsSeen(today, end, read_at, booked, generation)
+        fresh = CountsSeen(today, end, read_at, read_counts(connection, today, end))
         self._seen = fresh
         return fresh
 
@@ -287,10 +272,7 @@ class Counters:
         key = (day, channel, slot_id)
         at_least = capacity - places + 1
         if seen.booked.get(key, 0) < at_least:
-            booked = {**seen.booked, key: at_least}
-            self._seen = dataclasses.replace(
-                seen, booked=booked, generation=next(self._generations)
-            )
+            self._seen = dataclasses.replace(seen, booked={**seen.booked, key: at_least})
 
 
 counters = Counters()
