@@ -40,6 +40,7 @@ from sqlalchemy import create_engine, text
 
 from tests.benchmarks import server, wrk
 from tests.support import pgcluster
+from tests.support.server import Server
 
 BOOKING_DAY = date(2026, 3, 10)  # a Tuesday; the benchmark's clock is the Monday before
 RUSH_DAY = date(2026, 3, 11)
@@ -174,7 +175,7 @@ def measure(
 
 
 def _scenarios(
-    service: server.Server,
+    service: Server,
     facts: Facts,
     backend: str,
     workers: int,
@@ -353,7 +354,7 @@ class _Profiler:
 class _Cpu:
     """CPU seconds (user and system) the service's worker processes used between laps."""
 
-    def __init__(self, service: server.Server) -> None:
+    def __init__(self, service: Server) -> None:
         self.pids = service.worker_pids()
         self.last = self._total()
 
