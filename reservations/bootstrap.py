@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
 from sqlalchemy import text
 
@@ -67,7 +68,16 @@ def configure_logging() -> None:
     install_log_redaction()
 
 
+# How long a thread may keep Python's interpreter lock while others wait for it (Python's
+# default: 5 ms). A request that holds SQLite's write lock gives up the interpreter lock
+# for each statement and must win it back; with other request threads busy, each of those
+# waits could last this long, the write lock with it, and every writer of every process
+# behind it.
+SWITCH_INTERVAL_SECONDS = 0.0005
+
+
 def prepare_worker() -> None:
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     configure_logging()
     if os.environ.get(WORKER_ENV) == "1":
         configure_clock()
@@ -79,6 +89,8 @@ def prepare_worker() -> None:
 
 def reset_process_state() -> None:
     """Forget every per-process cache: for tests that reconfigure the environment."""
+    from reservations.booking.capacity import counters
+    from reservations.booking.service import forget_calendars
     from reservations.privacy.vault import reset_vault
     from reservations.rules.service import forget_cached_rules
     from reservations.settings import reset_settings_cache
@@ -89,4 +101,6 @@ def reset_process_state() -> None:
     reset_vault()
     reset_keyring()
     forget_cached_rules()
+    forget_calendars()
+    counters.reset()
     clock.configure("Asia/Shanghai", None)

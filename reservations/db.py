@@ -1,36 +1,62 @@
 """Database engine, transactions and migrations.
 
-SQLite (the embedded default) runs in WAL mode with a busy timeout, and every write
-transaction takes the write lock up front (``BEGIN IMMEDIATE``) so two workers never
-both read a counter and then fight over upgrading their lock. PostgreSQL runs at READ
-COMMITTED; capacity is enforced by conditional single-statement updates on counter rows.
+One short transaction per request, begun as late as possible, committed before the
+answer. A request reads in a transaction that takes no write lock (``begin_read``), does
+every computation it can without the database, then writes in one short transaction
+(``short_write``) whose last statement is the contended one (a capacity or occupancy
+counter), committed right after it. A commit that fails is never reported as a success:
+it raises ``CommitFailed``, which answers ``503 service_busy``.
+
+SQLite (the embedded default) runs in WAL mode, so readers never wait for the writer.
+Every write transaction takes the write lock up front (``BEGIN IMMEDIATE``), so two
+writers never both read and then fight over upgrading their lock. Writers queue first on
+a lock of their process, then on a lock file shared by every process (``flock``, which
+blocks in the kernel and wakes the next writer the moment the lock is free), and only then
+ask SQLite: the lock passes from process to process without SQLite's busy handler, which
+polls with sleeps of up to 100 ms. PostgreSQL runs at READ COMMITTED; capacity is
+enforced by conditional single-statement updates on counter rows.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import logging
+import os
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 from reservations import resources
 from reservations.errors import DomainError, ServiceBusy
 from reservations.settings import Settings, get_settings
 
+log = logging.getLogger("reservations.db")
+
 _lock = threading.Lock()
 _engine: Engine | None = None
 
 _SQLITE_BEGIN_OPTION = "sqlite_begin"
+# The file whose lock every process of one SQLite database queues on to write.
+WRITE_LOCK_FILE = "write.lock"
 
 
 class DatabaseBusy(ServiceBusy):
     """No write slot came free in time."""
+
+
+class CommitFailed(ServiceBusy):
+    """The database did not confirm the transaction: nothing of it may be reported done."""
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -44,7 +70,7 @@ def build_engine(settings: Settings) -> Engine:
             max_overflow=settings.db_max_overflow,
             hide_parameters=True,
         )
-        _install_sqlite_hooks(engine)
+        _install_sqlite_hooks(engine, settings.data_dir / WRITE_LOCK_FILE)
         return engine
     return create_engine(
         url,
@@ -56,15 +82,61 @@ def build_engine(settings: Settings) -> Engine:
     )
 
 
-# SQLite lets one writer in at a time and makes the others poll with growing sleeps, which
-# under a rush turns into seconds of waiting and starved requests. Writers of one process
-# therefore queue on a lock here first, so only one of them at a time polls SQLite.
+# SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to
+# 100 ms each), which under a rush turns into seconds of waiting and starved requests, and
+# makes a second worker process add nothing but waiting. Writers therefore queue on a lock
+# of their own process, then on a lock file shared by all processes, and only then ask
+# SQLite, which then always finds the write lock free.
 _WRITER_LOCK_KEY = "holds_sqlite_writer_lock"
 _WRITER_WAIT_SECONDS = 30.0
+_writer_locks: dict[Engine, WriterLock] = {}
 
 
-def _install_sqlite_hooks(engine: Engine) -> None:
-    writer_lock = threading.Lock()
+class WriterLock:
+    """One writer at a time across the threads and the processes of one SQLite database.
+
+    Threads queue on a ``threading.Lock`` (``flock`` locks belong to the open file, which
+    the threads of a process share); the one in front then takes an exclusive ``flock`` on
+    the lock file, which blocks in the kernel with the GIL released and is handed over as
+    soon as the holder lets go, in whichever process it is.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._threads = threading.Lock()
+        self._path = path
+        self._descriptor: int | None = None
+
+    def _file(self) -> int:
+        if self._descriptor is None:
+            self._descriptor = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._descriptor
+
+    def acquire(self, timeout: float = _WRITER_WAIT_SECONDS) -> bool:
+        if not self._threads.acquire(timeout=timeout):
+            return False
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+        return True
+
+    def release(self) -> None:
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def close(self) -> None:
+        if self._descriptor is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._descriptor)
+            self._descriptor = None
+
+
+def _install_sqlite_hooks(engine: Engine, lock_path: Path) -> None:
+    writer_lock = WriterLock(lock_path)
+    _writer_locks[engine] = writer_lock
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -75,6 +147,8 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Only reached by a process that does not use WriterLock (an older release, the
+        # sqlite3 shell): then SQLite's own waiting applies.
         cursor.execute("PRAGMA busy_timeout=30000")
         # Erased personal data must not linger in free pages of the file.
         cursor.execute("PRAGMA secure_delete=ON")
@@ -86,7 +160,7 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         if mode == "IMMEDIATE":
             info = connection.connection.info
             if not info.get(_WRITER_LOCK_KEY):
-                if not writer_lock.acquire(timeout=_WRITER_WAIT_SECONDS):
+                if not writer_lock.acquire():
                     raise DatabaseBusy()
                 info[_WRITER_LOCK_KEY] = True
         connection.exec_driver_sql(f"BEGIN {mode}")
@@ -95,10 +169,45 @@ def _install_sqlite_hooks(engine: Engine) -> None:
         if record is not None and record.info.pop(_WRITER_LOCK_KEY, False):
             writer_lock.release()
 
-    # The lock is held until the connection goes back to the pool, after its commit or
-    # rollback (which may run on another thread than the one that began).
+    # The lock is held until the connection goes back to the pool, right after its commit
+    # or rollback (which may run on another thread than the one that began).
     for name in ("checkin", "invalidate", "soft_invalidate"):
         event.listen(engine.pool, name, _release)
+
+
+class ChangeProbe:
+    """Whether anything was committed to an SQLite database since the last look.
+
+    ``PRAGMA data_version`` on a connection of its own, which never writes: its value
+    changes whenever any other connection, in any process, commits a change.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._lock = threading.Lock()
+        self._connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+
+    def version(self) -> int:
+        with self._lock:
+            return int(self._connection.execute("PRAGMA data_version").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._connection.close()
+
+
+_probes: dict[Engine, ChangeProbe] = {}
+
+
+def change_probe() -> ChangeProbe | None:
+    """The change probe of the SQLite database in use; None on other databases."""
+    engine = get_engine()
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        return None
+    probe = _probes.get(engine)
+    if probe is None:
+        with _lock:
+            probe = _probes.setdefault(engine, ChangeProbe(engine.url.database))
+    return probe
 
 
 def get_engine() -> Engine:
@@ -114,6 +223,13 @@ def dispose_engine() -> None:
     with _lock:
         if _engine is not None:
             _engine.dispose()
+            writer_lock = _writer_locks.pop(_engine, None)
+            if writer_lock is not None:
+                writer_lock.close()
+            _readers.pop(_engine, None)
+            probe = _probes.pop(_engine, None)
+            if probe is not None:
+                probe.close()
         _engine = None
 
 
@@ -121,25 +237,128 @@ def is_sqlite(engine: Engine | None = None) -> bool:
     return (engine or get_engine()).dialect.name == "sqlite"
 
 
+_readers: dict[Engine, Engine] = {}
+
+
 def _engine_for(write: bool) -> Engine:
     engine = get_engine()
     if write or not is_sqlite(engine):
         return engine
-    return engine.execution_options(**{_SQLITE_BEGIN_OPTION: "DEFERRED"})
+    # Made once: building an engine with options costs more than a whole small query.
+    reader = _readers.get(engine)
+    if reader is None:
+        reader = engine.execution_options(**{_SQLITE_BEGIN_OPTION: "DEFERRED"})
+        _readers[engine] = reader
+    return reader
 
 
 def open_session(write: bool = True) -> Session:
     return Session(_engine_for(write), expire_on_commit=False)
 
 
+_READING = "reading"
+
+
+def begin_read(session: Session) -> Connection:
+    """The session's connection, in a transaction that takes no write lock.
+
+    Begins a read transaction (on SQLite a deferred one) unless the session is already in
+    a transaction, which then serves as it is.
+    """
+    if session.in_transaction():
+        return session.connection()
+    connection = session.connection(execution_options={_SQLITE_BEGIN_OPTION: "DEFERRED"})
+    session.info[_READING] = True
+    return connection
+
+
+def end_read(session: Session) -> None:
+    """End a transaction begun by ``begin_read`` (what it loaded stays loaded); a write
+    transaction stays open."""
+    if session.info.pop(_READING, False) and session.in_transaction():
+        session.commit()
+
+
+@contextmanager
+def reading(session: Session) -> Iterator[Connection]:
+    """A connection in a transaction that takes no write lock, for the hot paths' reads.
+
+    Core only: a pooled connection of its own, without the ORM session's bookkeeping,
+    unless the session is already in a transaction, which then serves as it is.
+    """
+    if session.in_transaction():
+        yield session.connection()
+        return
+    with _engine_for(write=False).connect() as connection:
+        connection.begin()
+        try:
+            yield connection
+        finally:
+            connection.rollback()
+
+
+@contextmanager
+def short_write(session: Session) -> Iterator[Connection]:
+    """One short write transaction, committed when the block ends.
+
+    Everything that can be known beforehand must be computed before entering: the block
+    holds SQLite's write lock or, on PostgreSQL, the row locks of what it changed. An
+    exception rolls it back. When ``session`` is already writing (a page that changed
+    something before), the block joins that transaction and its owner commits; otherwise
+    it runs on a pooled connection of its own, without the ORM session's bookkeeping.
+    """
+    end_read(session)
+    if session.in_transaction():
+        yield session.connection()
+        return
+    with get_engine().connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield connection
+        except BaseException:
+            transaction.rollback()
+            raise
+        try:
+            transaction.commit()
+        except SQLAlchemyError as exc:
+            # A COMMIT that failed may leave the transaction open (SQLite does): end it.
+            with contextlib.suppress(SQLAlchemyError):
+                transaction.rollback()
+            _commit_failed(exc)
+
+
+def _commit_failed(exc: SQLAlchemyError) -> None:
+    # The engine hides bound parameters: the message carries no personal data.
+    log.warning("commit failed: %s", type(exc).__name__)
+    raise CommitFailed() from exc
+
+
+def rollback(session: Session) -> None:
+    session.info.pop(_READING, None)
+    session.rollback()
+
+
+def commit(session: Session) -> None:
+    """Commit, or raise CommitFailed: a failed commit must never be answered as a success."""
+    session.info.pop(_READING, None)
+    try:
+        session.commit()
+    except SQLAlchemyError as exc:
+        with contextlib.suppress(SQLAlchemyError):
+            rollback(session)
+        _commit_failed(exc)
+
+
 def finish(session: Session, error: BaseException | None) -> None:
     """End a unit of work: commit on success, roll back on error, and close."""
     try:
-        if error is None or (isinstance(error, DomainError) and error.keeps_changes):
-            session.commit()
-        else:
-            session.rollback()
+        if session.in_transaction():
+            if error is None or (isinstance(error, DomainError) and error.keeps_changes):
+                commit(session)
+            else:
+                rollback(session)
     finally:
+        session.info.clear()
         session.close()
 
 

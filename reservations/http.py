@@ -1,5 +1,11 @@
 """HTTP plumbing shared by every router: the transaction per request, the request's
-language, and the one place where domain errors become HTTP responses."""
+language, and the one place where domain errors become HTTP responses.
+
+One short transaction per request, begun as late as possible, committed before the answer:
+``DbSession`` is a function-scoped dependency, so its exit (the commit) runs after the
+endpoint returns and before the first byte of the response is sent. A commit that fails
+becomes ``503 service_busy`` (``reservations.db.CommitFailed``), never a success.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlmodel import Session
@@ -41,10 +48,11 @@ _write_slots: anyio.Semaphore | None = None
 def _writers() -> anyio.Semaphore:
     """How many writing requests may run on threads at once.
 
-    A writing request can hold a lock (SQLite's write lock, a counter row in PostgreSQL)
-    until its response is serialised, which needs a request thread. Letting at most this
-    many writers onto the 40 request threads keeps threads free for that, so lock holders
-    always finish; the other writers wait here, in the event loop, costing no thread.
+    A writing request that is not on a hot path holds its lock (SQLite's write lock, rows
+    in PostgreSQL) until its commit, which runs on a thread of its own after the endpoint
+    returns. Letting at most this many writers onto the 40 request threads keeps threads
+    free, and fewer threads compete for the interpreter with the one that holds the write
+    lock; the other writers wait here, in the event loop, costing no thread.
     """
     global _write_slots
     if _write_slots is None:
@@ -53,9 +61,10 @@ def _writers() -> anyio.Semaphore:
 
 
 async def db_session(request: Request) -> AsyncIterator[Session]:
-    """One transaction per request: committed when the endpoint returns, rolled back on error.
-
-    Opening a session does no I/O; the transaction begins on the endpoint's own thread.
+    """The request's session. Opening it does no I/O; a transaction begins on the
+    endpoint's own thread at its first statement (reads: one that takes no write lock),
+    and is committed, or rolled back on error, when the endpoint has returned and before
+    the response is sent.
     """
     write = request.method not in READ_METHODS
     if not write:
@@ -63,33 +72,52 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
         try:
             yield session
         except BaseException as exc:
-            await anyio.to_thread.run_sync(db.finish, session, exc, limiter=_finishing_threads)
+            await _finish(session, exc)
             raise
-        await anyio.to_thread.run_sync(db.finish, session, None, limiter=_finishing_threads)
+        await _finish(session, None)
         return
     async with _writers():
         session = db.open_session(write=True)
         try:
             yield session
         except BaseException as exc:
-            await anyio.to_thread.run_sync(db.finish, session, exc, limiter=_finishing_threads)
+            await _finish(session, exc)
             raise
-        await anyio.to_thread.run_sync(db.finish, session, None, limiter=_finishing_threads)
+        await _finish(session, None)
+
+
+async def _finish(session: Session, error: BaseException | None) -> None:
+    if not session.in_transaction():
+        # Nothing left to commit (the hot paths commit their own short transactions):
+        # closing does no I/O, so it needs no thread.
+        db.finish(session, error)
+        return
+    await anyio.to_thread.run_sync(db.finish, session, error, limiter=_finishing_threads)
 
 
 def undo_refused(session: Session, error: DomainError) -> None:
     """A page that answers a refused form with the form again (rather than raising) undoes
-    what the service did before refusing (a day's places taken before the slot turned out
-    full), unless the refusal is itself a change to keep."""
+    what the service did before refusing, unless the refusal is itself a change to keep.
+    What the page then reads to answer takes no write lock."""
     if not error.keeps_changes:
-        session.rollback()
+        db.rollback(session)
+        db.begin_read(session)
 
 
-# The commit happens before the response is sent, so a client never receives a success
-# for a transaction that then failed to commit. FastAPI ends a dependency with yield only
-# after the response has gone unless it is scoped to the function: without the scope, a
-# client that uses what it was just told (a token, an uploaded scan) can arrive first.
+# Function scope: the commit happens before the response is sent, so a client never
+# receives a success for a transaction that then failed to commit, and a client that reads
+# right after its answer sees what it was told.
 DbSession = Annotated[Session, Depends(db_session, scope="function")]
+
+
+def json_response(body: bytes, status_code: int = 200) -> Response:
+    """An answer already serialised from its response model: its shape is guaranteed, so
+    FastAPI does not validate and serialise it a second time."""
+    return Response(body, status_code=status_code, media_type="application/json")
+
+
+def view_response(view: BaseModel, status_code: int = 200) -> Response:
+    return json_response(view.model_dump_json(by_alias=True).encode(), status_code)
 
 
 async def request_language(request: Request) -> str:

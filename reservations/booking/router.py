@@ -2,9 +2,10 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
+from pydantic import BaseModel
 
-from reservations.booking import idempotency, service
+from reservations.booking import idempotency, placement, service
 from reservations.booking.schemas import (
     AvailabilityOut,
     BookingOut,
@@ -12,19 +13,32 @@ from reservations.booking.schemas import (
     LookupOut,
     LookupRequest,
 )
-from reservations.http import DbSession, Language
+from reservations.http import DbSession, Language, json_response, view_response
 from reservations.protection.guard import guard_booking, guard_lookup
 
 router = APIRouter(tags=["booking"])
 
 BookingToken = Annotated[str | None, Header(alias="X-Booking-Token", max_length=200)]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def once_for(scope: str, key: str | None, body: BaseModel) -> placement.Once | None:
+    """The ``Idempotency-Key`` of a creating request, if it sent one."""
+    if key is None:
+        return None
+    fingerprint = idempotency.request_fingerprint(body.model_dump(mode="json"))
+    return placement.Once(scope, idempotency.check_key(key), fingerprint)
+
+
+def placed_response(placed: placement.Placed) -> Response:
+    return json_response(placed.body, placed.status_code)
 
 
 @router.get("/availability", response_model=AvailabilityOut)
 def availability(
     session: DbSession, start: Annotated[date, Query()], end: Annotated[date, Query()]
-) -> AvailabilityOut:
-    return service.availability(session, start, end)
+) -> Any:
+    return json_response(service.calendar(session, start, end).body)
 
 
 @router.post(
@@ -37,40 +51,21 @@ def create_booking(
     body: BookingRequest,
     session: DbSession,
     language: Language,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    return run_idempotent(
-        session,
-        "booking",
-        idempotency_key,
-        body.model_dump(mode="json"),
-        lambda: service.create(session, body, language).view,
-    )
-
-
-def run_idempotent(
-    session: DbSession, scope: str, key: str | None, body: dict[str, Any], create: Any
-) -> Any:
-    """Create once per ``Idempotency-Key``; a retry gets the first response again."""
-    if key is None:
-        return create()
-    replay = idempotency.claim(session, scope, key, idempotency.request_fingerprint(body))
-    if replay is not None:
-        return JSONResponse(replay.body, status_code=replay.status_code)
-    view: BookingOut = create()
-    payload = view.model_dump(mode="json", by_alias=True)
-    idempotency.store(session, scope, key, 201, payload)
-    return view
+    """Book; a retry with the same ``Idempotency-Key`` and body gets the first answer."""
+    once = once_for("booking", idempotency_key, body)
+    return placed_response(service.create(session, body, language, once))
 
 
 @router.get("/bookings/{reference}", response_model=BookingOut)
-def read_booking(reference: str, session: DbSession, token: BookingToken = None) -> BookingOut:
-    return service.read(session, reference, token)
+def read_booking(reference: str, session: DbSession, token: BookingToken = None) -> Any:
+    return view_response(service.read(session, reference, token))
 
 
 @router.post("/bookings/{reference}/cancel", response_model=BookingOut)
-def cancel_booking(reference: str, session: DbSession, token: BookingToken = None) -> BookingOut:
-    return service.cancel(session, reference, token)
+def cancel_booking(reference: str, session: DbSession, token: BookingToken = None) -> Any:
+    return view_response(service.cancel(session, reference, token))
 
 
 @router.post("/bookings/lookup", response_model=LookupOut, dependencies=[Depends(guard_lookup)])

@@ -1,27 +1,32 @@
-"""Individual booking: the rules, the atomic taking of places, reading and cancelling."""
+"""Individual booking: its rules, reading and cancelling, and the availability calendar.
+
+Bookings are placed through ``reservations.booking.placement``, the one path individual
+and team bookings share; places come back through ``capacity.return_places``. Hot paths
+run one short transaction per request, begun as late as possible: reads in a transaction
+that takes no write lock, then a handful of statements in one short write transaction.
+"""
 
 from __future__ import annotations
 
 import hmac
-import secrets
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Table, bindparam, insert, text, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, col, select
+from sqlalchemy import Table, bindparam, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, col, select
 
-from reservations import clock
-from reservations.booking import capacity, identities
+from reservations import clock, db
+from reservations.booking import capacity, identities, placement
 from reservations.booking.errors import (
     CannotCancel,
     ConsentRequired,
     DuplicateVisitor,
     MinorWithoutGuardian,
     TooManyVisitors,
-    UnknownSlot,
-    VisitorBanned,
 )
 from reservations.booking.models import (
     CANCELLED,
@@ -30,7 +35,6 @@ from reservations.booking.models import (
     PENDING,
     Booking,
     Visitor,
-    VisitorBan,
 )
 from reservations.booking.schemas import (
     AvailabilityOut,
@@ -42,95 +46,28 @@ from reservations.booking.schemas import (
     SlotAvailability,
     TeamAvailability,
 )
-from reservations.booking.views import cancellable_until, render, render_one, render_parts
+from reservations.booking.views import cancellable_until, render, render_one
 from reservations.errors import NotFound, field_error
 from reservations.privacy.vault import get_vault
 from reservations.rules import service as rules_service
-from reservations.rules.schema import Rules, Slot
+from reservations.rules.schema import Rules
 from reservations.tickets import service as tickets
-from reservations.tickets.models import UNUSED, VALID, Ticket
-from reservations.tickets.signing import get_keyring
 
 MAX_AVAILABILITY_DAYS = 62
-_REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
-_REFERENCE_TAKEN = text("SELECT 1 FROM booking WHERE reference = :reference")
-
-
-def new_reference(session: Session) -> str:
-    # Eight characters of 31 give about 10^12 references: collisions are rare, not impossible.
-    while True:
-        reference = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
-        taken = session.connection().execute(_REFERENCE_TAKEN, {"reference": reference})
-        if taken.first() is None:
-            return reference
-
-
-def new_manage_token() -> str:
-    return secrets.token_urlsafe(24)
-
-
-def slot_or_error(rules: Rules, slot_id: str) -> Slot:
-    slot = rules.slot(slot_id)
-    if slot is None:
-        raise UnknownSlot({"fields": [{"field": "slot_id", "problem": "unknown slot"}]})
-    return slot
-
-
-def check_not_banned(session: Session, identity_hashes: list[str], today: date) -> None:
-    statement = select(VisitorBan).where(
-        col(VisitorBan.identity_hash).in_(identity_hashes), col(VisitorBan.until) >= today
-    )
-    ban = session.exec(statement).first()
-    if ban is not None:
-        raise VisitorBanned({"until": ban.until.isoformat()})
-
-
-def check_no_other_booking(session: Session, identity_hashes: list[str], day: date) -> None:
-    statement = select(Visitor.id).where(
-        col(Visitor.identity_hash).in_(identity_hashes), col(Visitor.claim_date) == day
-    )
-    if session.exec(statement).first() is not None:
-        raise DuplicateVisitor()
-
-
-def flush_claims(session: Session) -> None:
-    """Insert pending visitors; the unique claim index settles a person racing themselves."""
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise DuplicateVisitor() from None
-
-
-@dataclass(frozen=True, slots=True)
-class Created:
-    booking: Booking
-    view: BookingOut
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """Everything a booking stores that needs no database: validated, sealed and signed
-    before the transaction starts, so none of that work happens while holding a lock."""
-
-    people: list[identities.Person]
-    visitor_columns: list[dict[str, Any]]
-    contact_columns: dict[str, Any]
-    manage_token: str
-    manage_token_hash: str
-    tickets: list[tuple[str, str]]  # (ticket id, signed payload), one per person
-
-    @property
-    def identity_hashes(self) -> list[str]:
-        return [person.identity_hash for person in self.people]
-
-
-def _prepare(request: BookingRequest, today: date) -> _Prepared:
+def create(
+    session: Session,
+    request: BookingRequest,
+    language: str = "zh",
+    once: placement.Once | None = None,
+) -> placement.Placed:
+    """Book the visitors of ``request``, or raise why not."""
+    # Checked before anything is read: the request alone decides these.
     if not request.consent or request.sensitive_consent is False:
         raise ConsentRequired()
     phone = identities.phone(request.phone)
+    today = clock.today()
     people = [identities.person(visitor, today) for visitor in request.visitors]
     if any(person.is_minor_on(request.day) for person in people):
         if not any(person.is_adult_on(request.day) for person in people):
@@ -140,165 +77,28 @@ def _prepare(request: BookingRequest, today: date) -> _Prepared:
     hashes = [person.identity_hash for person in people]
     if len(set(hashes)) != len(hashes):
         raise DuplicateVisitor({"within_request": True})
-    keyring = get_keyring()
-    ticket_ids = [tickets.new_ticket_id() for _ in people]
-    manage_token = new_manage_token()
-    return _Prepared(
-        people=people,
-        visitor_columns=[person.sealed_columns() for person in people],
-        contact_columns={
-            **identities.phone_columns(phone),
-            **identities.email_columns(request.email),
-        },
-        manage_token=manage_token,
-        manage_token_hash=get_vault().token_hash(manage_token),
-        tickets=[
-            (ticket_id, keyring.sign(ticket_id, request.day, request.slot_id, 1))
-            for ticket_id in ticket_ids
-        ],
-    )
 
-
-_MAY_BOOK = text(
-    """
-    SELECT 'banned', until FROM visitor_ban
-     WHERE identity_hash IN :hashes AND until >= :today
-    UNION ALL
-    SELECT 'booked', NULL FROM visitor
-     WHERE identity_hash IN :hashes AND claim_date = :day
-    """
-).bindparams(
-    bindparam("hashes", expanding=True),
-    bindparam("today", type_=Date),
-    bindparam("day", type_=Date),
-)
-
-
-def check_may_book(session: Session, identity_hashes: list[str], today: date, day: date) -> None:
-    """Refuse banned people and people who already hold a booking that day, in one query.
-
-    The unique claim index is what guarantees one booking per person and day; this check
-    only answers the common case early and clearly.
-    """
-    found = session.connection().execute(
-        _MAY_BOOK, {"hashes": identity_hashes, "today": today, "day": day}
-    )
-    reasons = {row[0]: row[1] for row in found}
-    if "banned" in reasons:
-        until = reasons["banned"]
-        raise VisitorBanned({"until": str(until)[:10]})
-    if "booked" in reasons:
-        raise DuplicateVisitor()
-
-
-def create(session: Session, request: BookingRequest, language: str = "zh") -> Created:
-    now = clock.now()
-    prepared = _prepare(request, now.date())
-
-    rules = rules_service.current(session)
-    if len(prepared.people) > rules.individual.max_visitors_per_booking:
-        raise TooManyVisitors({"max": rules.individual.max_visitors_per_booking})
-    slot = slot_or_error(rules, request.slot_id)
-    override = rules_service.get_override(session, request.day)
-    plan = rules_service.plan_day(rules, override, INDIVIDUAL, request.day, now)
-    rules_service.require_bookable(plan)
-    check_may_book(session, prepared.identity_hashes, now.date(), request.day)
-    capacity.take(
-        session,
-        day=request.day,
-        channel=INDIVIDUAL,
-        slot_id=slot.id,
-        places=len(prepared.people),
-        daily_capacity=plan.daily_capacity,
-        slot_capacity=plan.slot_capacities[slot.id],
-    )
-
-    booking = Booking(
-        reference=new_reference(session),
-        channel=INDIVIDUAL,
-        day=request.day,
-        slot_id=slot.id,
-        slot_start=slot.start,
-        slot_end=slot.end,
-        status=CONFIRMED,
-        party_size=len(prepared.people),
-        manage_token_hash=prepared.manage_token_hash,
-        language=request.language or language,
-        created_at=now,
-        updated_at=now,
-        **prepared.contact_columns,
-    )
-    connection = session.connection()
-    booking.id = connection.execute(
-        insert(_BOOKING).returning(_BOOKING.c.id), [_row(booking, _BOOKING)]
-    ).scalar_one()
-    visitors = [
-        Visitor(
-            booking_id=booking.id,
-            position=position,
-            claim_date=request.day,
-            is_minor=person.is_minor_on(request.day),
-            **columns,
-        )
-        for position, (person, columns) in enumerate(
-            zip(prepared.people, prepared.visitor_columns, strict=True)
-        )
-    ]
-    try:
-        # A savepoint: on PostgreSQL a failed insert would otherwise spoil the transaction.
-        with session.begin_nested():
-            ids = connection.execute(
-                insert(_VISITOR).returning(_VISITOR.c.id, sort_by_parameter_order=True),
-                [_row(visitor, _VISITOR) for visitor in visitors],
-            ).scalars()
-            for visitor, visitor_id in zip(visitors, ids, strict=True):
-                visitor.id = visitor_id
-    except IntegrityError:
-        # The unique claim index: the same person booked the day in a racing request.
-        raise DuplicateVisitor() from None
-    booking_tickets = [
-        Ticket(
-            id=ticket_id,
-            booking_id=booking.id,
-            visitor_id=visitor.id,
+    def order_for(rules: Rules) -> placement.Order:
+        if len(people) > rules.individual.max_visitors_per_booking:
+            raise TooManyVisitors({"max": rules.individual.max_visitors_per_booking})
+        return placement.Order(
+            channel=INDIVIDUAL,
             day=request.day,
-            slot_id=slot.id,
-            party_size=1,
-            kid=payload.split(".")[1],
-            qr_payload=payload,
-            status=VALID,
-            use_state=UNUSED,
-            admitted_count=0,
-            created_at=now,
+            slot_id=request.slot_id,
+            places=len(people),
+            holders=[placement.Holder(person) for person in people],
+            phone=phone,
+            email=request.email,
+            language=request.language or language,
+            ban_checked=hashes,
         )
-        for visitor, (ticket_id, payload) in zip(visitors, prepared.tickets, strict=True)
-    ]
-    connection.execute(insert(_TICKET), [_row(ticket, _TICKET) for ticket in booking_tickets])
-    view = render_parts(booking, visitors, booking_tickets, rules, prepared.manage_token)
-    return Created(booking, view)
+
+    return placement.place(session, request.day, order_for, once)
 
 
-_BOOKING: Table = Booking.__table__  # type: ignore[attr-defined]
-_VISITOR: Table = Visitor.__table__  # type: ignore[attr-defined]
-_TICKET: Table = Ticket.__table__  # type: ignore[attr-defined]
-
-
-def _row(instance: SQLModel, table: Table) -> dict[str, Any]:
-    """Column values of an unsaved model for a Core insert (the database assigns ``id``)."""
-    return {
-        column.name: getattr(instance, column.name)
-        for column in table.columns
-        if not (column.name == "id" and getattr(instance, "id", None) is None)
-    }
-
-
-def find_by_token(
-    session: Session, reference: str, token: str | None, *, lock: bool = False
-) -> Booking:
+def find_by_token(session: Session, reference: str, token: str | None) -> Booking:
     """The booking if the token is its manage token; otherwise not_found, with no hint."""
     statement = select(Booking).where(Booking.reference == reference.strip().upper())
-    if lock:
-        statement = statement.with_for_update()
     booking = session.exec(statement).first()
     expected = get_vault().token_hash(token or "")
     if booking is None or not token or not hmac.compare_digest(booking.manage_token_hash, expected):
@@ -311,36 +111,91 @@ def read(session: Session, reference: str, token: str | None) -> BookingOut:
     return render_one(session, booking, rules_service.current(session))
 
 
-def cancel_booking(session: Session, booking: Booking, rules: Rules) -> None:
-    """Cancel and return the places at once. Also used by the team channel."""
-    deadline = cancellable_until(booking, rules)
-    if deadline is None or clock.now() >= deadline:
-        raise CannotCancel({"status": booking.status})
-    was_holding = booking.status in (PENDING, CONFIRMED)
-    booking.status = CANCELLED
-    booking.cancelled_at = booking.updated_at = clock.now()
-    session.add(booking)
-    assert booking.id is not None
-    session.connection().execute(
-        update(Visitor).where(col(Visitor.booking_id) == booking.id).values(claim_date=None)
+_BOOKING: Table = Booking.__table__  # type: ignore[attr-defined]
+_VISITOR: Table = Visitor.__table__  # type: ignore[attr-defined]
+# Only a booking that still holds its places changes: whoever else cancels, reviews or
+# admits it at the same moment, one of them wins.
+_WITHDRAW = (
+    update(_BOOKING)
+    .where(
+        _BOOKING.c.id == bindparam("w_id"),
+        _BOOKING.c.status.in_([PENDING, CONFIRMED]),
     )
-    tickets.void_for_booking(session, booking.id)
-    if was_holding:
-        capacity.release(
-            session,
-            day=booking.day,
-            channel=booking.channel,
-            slot_id=booking.slot_id,
-            places=booking.party_size,
-        )
-    session.flush()
+    .values(
+        status=bindparam("w_status"),
+        updated_at=bindparam("w_now", type_=_BOOKING.c.updated_at.type),
+        cancelled_at=bindparam("w_cancelled", type_=_BOOKING.c.cancelled_at.type),
+    )
+    .returning(_BOOKING.c.id)
+)
+_FREE_CLAIMS = (
+    update(_VISITOR).where(_VISITOR.c.booking_id == bindparam("f_id")).values(claim_date=None)
+)
+
+
+def check_cancellable(booking: Booking, rules: Rules, now: datetime) -> None:
+    deadline = cancellable_until(booking, rules)
+    if deadline is None or now >= deadline:
+        raise CannotCancel({"status": booking.status})
+
+
+def withdraw(connection: Connection, booking: Booking, status: str, now: datetime) -> None:
+    """``booking`` stops holding anything, as ``status``: one conditional update, then its
+    people, tickets and places are let go. CannotCancel when it no longer held anything."""
+    assert booking.id is not None
+    cancelled_at = now if status == CANCELLED else booking.cancelled_at
+    changed = connection.execute(
+        _WITHDRAW,
+        {"w_id": booking.id, "w_status": status, "w_now": now, "w_cancelled": cancelled_at},
+    ).first()
+    if changed is None:  # cancelled, reviewed or admitted a moment ago
+        raise CannotCancel({"status": booking.status})
+    # The object shows what was written, without becoming a change of its own to flush.
+    set_committed_value(booking, "status", status)
+    set_committed_value(booking, "updated_at", now)
+    set_committed_value(booking, "cancelled_at", cancelled_at)
+    free_booking(connection, booking)
+
+
+def free_booking(connection: Connection, booking: Booking) -> None:
+    """What a booking that stopped holding anything lets go: its people may book that day
+    again, its tickets are void, and its places return (``capacity.return_places``, the
+    one way places come back). The caller has changed its status in this transaction."""
+    assert booking.id is not None
+    connection.execute(_FREE_CLAIMS, {"f_id": booking.id})
+    tickets.void_for_booking(connection, booking.id)
+    capacity.return_places(
+        connection,
+        day=booking.day,
+        channel=booking.channel,
+        slot_id=booking.slot_id,
+        places=booking.party_size,
+    )
+
+
+def cancel_booking(session: Session, booking: Booking, rules: Rules) -> None:
+    """Cancel and return the places at once, in the caller's transaction (also the team
+    leader's cancellation)."""
+    now = clock.now()
+    check_cancellable(booking, rules, now)
+    withdraw(session.connection(), booking, CANCELLED, now)
+
+
+def _cancel_found(session: Session, find: Any) -> BookingOut:
+    """Read (no write lock), check, then one short write; the answer is read afterwards."""
+    db.begin_read(session)
+    booking: Booking = find()
+    rules = rules_service.current(session)
+    now = clock.now()
+    check_cancellable(booking, rules, now)
+    with db.short_write(session) as connection:
+        withdraw(connection, booking, CANCELLED, now)
+    db.begin_read(session)
+    return render_one(session, booking, rules)
 
 
 def cancel(session: Session, reference: str, token: str | None) -> BookingOut:
-    booking = find_by_token(session, reference, token, lock=True)
-    rules = rules_service.current(session)
-    cancel_booking(session, booking, rules)
-    return render_one(session, booking, rules)
+    return _cancel_found(session, lambda: find_by_token(session, reference, token))
 
 
 def lookup(session: Session, request: LookupRequest) -> list[BookingOut]:
@@ -363,15 +218,95 @@ def lookup(session: Session, request: LookupRequest) -> list[BookingOut]:
     return render(session, bookings, rules_service.current(session))
 
 
+# --- the availability calendar ---------------------------------------------------------------
+#
+# Pages and API share the calendars of each process: the answer for a range of days, built
+# from the rules in force, the days' overrides and the capacity counters, so what a
+# booking, a cancellation or an admin's change did shows at once, in every process. A
+# calendar is reused within the same minute of the clock while none of what it was built
+# from changed, and the API sends it already serialised. On SQLite "nothing changed" costs
+# no query at all (``db.change_probe``: nothing was committed since it was built); on
+# PostgreSQL the rules' version, the overrides and the counters are read with every request
+# (two small queries) and compared.
+
+
+@dataclass(slots=True)
+class Calendar:
+    view: AvailabilityOut
+    _body: bytes | None = field(default=None, repr=False)
+
+    @property
+    def body(self) -> bytes:
+        """The answer of ``GET /api/v1/availability``, serialised once."""
+        if self._body is None:
+            self._body = self.view.model_dump_json(by_alias=True).encode()
+        return self._body
+
+
+_calendars: dict[tuple[Any, ...], Calendar] = {}
+# SQLite: (start, end, minute) -> (the database's data version when read, the calendar)
+_unchanged: dict[tuple[date, date, datetime], tuple[int, Calendar]] = {}
+_calendars_lock = threading.Lock()
+_CALENDARS_KEPT = 256
+
+
+def forget_calendars() -> None:
+    with _calendars_lock:
+        _calendars.clear()
+        _unchanged.clear()
+
+
 def availability(session: Session, start: date, end: date) -> AvailabilityOut:
+    return calendar(session, start, end).view
+
+
+def calendar(session: Session, start: date, end: date) -> Calendar:
     if end < start:
         raise field_error("end", "must not be before start")
     if (end - start).days >= MAX_AVAILABILITY_DAYS:
         raise field_error("end", f"at most {MAX_AVAILABILITY_DAYS} days per call")
     now = clock.now()
-    rules = rules_service.current(session)
-    overrides = rules_service.overrides_between(session, start, end)
-    booked = capacity.booked_between(session, start, end)
+    minute = now.replace(second=0, microsecond=0)
+    probe = db.change_probe()
+    if probe is not None:
+        # Read before the data: a commit in between makes the next look read again.
+        data_version = probe.version()
+        unchanged = _unchanged.get((start, end, minute))
+        if unchanged is not None and unchanged[0] == data_version:
+            return unchanged[1]
+    with db.reading(session) as connection:
+        rules, version, overrides = rules_service.for_range(connection, start, end)
+        booked = capacity.read_counts(connection, start, end)
+    key = (
+        start,
+        end,
+        version,
+        id(rules),
+        tuple(overrides.values()),
+        tuple(booked.items()),
+        now.replace(second=0, microsecond=0),
+    )
+    found = _calendars.get(key)
+    if found is None:
+        found = Calendar(_availability(rules, overrides, booked, start, end, now))
+    with _calendars_lock:
+        if len(_calendars) >= _CALENDARS_KEPT:
+            _calendars.clear()
+            _unchanged.clear()
+        _calendars[key] = found
+        if probe is not None:
+            _unchanged[(start, end, minute)] = (data_version, found)
+    return found
+
+
+def _availability(
+    rules: Rules,
+    overrides: dict[date, rules_service.OverrideValues],
+    booked: dict[tuple[date, str, str], int],
+    start: date,
+    end: date,
+    now: datetime,
+) -> AvailabilityOut:
     days = []
     # Counting offsets, never stepping past ``end``: the last representable date has no
     # successor.
@@ -457,17 +392,17 @@ def _day_availability(
 def cancel_proven(session: Session, reference: str) -> BookingOut:
     """Cancel an individual booking whose owner the caller has already proved (the visitor
     pages, right after a lookup by phone and document); otherwise like ``cancel``."""
-    statement = (
-        select(Booking)
-        .where(Booking.reference == reference.strip().upper(), Booking.channel == INDIVIDUAL)
-        .with_for_update()
-    )
-    booking = session.exec(statement).first()
-    if booking is None:
-        raise NotFound()
-    rules = rules_service.current(session)
-    cancel_booking(session, booking, rules)
-    return render_one(session, booking, rules)
+
+    def find() -> Booking:
+        statement = select(Booking).where(
+            Booking.reference == reference.strip().upper(), Booking.channel == INDIVIDUAL
+        )
+        booking = session.exec(statement).first()
+        if booking is None:
+            raise NotFound()
+        return booking
+
+    return _cancel_found(session, find)
 
 
 def released_at(rules: Rules, day: date, channel: str = INDIVIDUAL) -> datetime:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
@@ -13,23 +14,78 @@ from reservations.booking.schemas import BookingOut, MaskedPerson, SlotOut, Tick
 from reservations.rules.schema import Rules
 from reservations.tickets import links
 from reservations.tickets import service as tickets
-from reservations.tickets.models import UNUSED, Ticket
+from reservations.tickets.models import UNUSED
 
 
-def cancellable_until(booking: Booking, rules: Rules) -> datetime | None:
+class BookingLike(Protocol):
+    """A booking as rendered: a stored row, or one about to be stored."""
+
+    @property
+    def reference(self) -> str: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def day(self) -> date: ...
+    @property
+    def slot_id(self) -> str: ...
+    @property
+    def slot_start(self) -> str: ...
+    @property
+    def slot_end(self) -> str: ...
+    @property
+    def party_size(self) -> int: ...
+    @property
+    def phone_masked(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def organization(self) -> str | None: ...
+    @property
+    def review_note(self) -> str | None: ...
+
+
+class VisitorLike(Protocol):
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def name_masked(self) -> str | None: ...
+    @property
+    def id_masked(self) -> str | None: ...
+
+
+class TicketLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def visitor_id(self) -> int | None: ...
+    @property
+    def party_size(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def use_state(self) -> str: ...
+    @property
+    def qr_payload(self) -> str: ...
+
+
+def cancellable_until(booking: BookingLike, rules: Rules) -> datetime | None:
     if booking.status not in (PENDING, CONFIRMED):
         return None
     minutes = rules.channel(booking.channel).cancel_minutes_before_start
     return clock.localize(booking.day, booking.slot_start) - timedelta(minutes=minutes)
 
 
-def _person(visitor: Visitor | None) -> MaskedPerson | None:
+def _person(visitor: VisitorLike | None) -> MaskedPerson | None:
     if visitor is None:
         return None
     return MaskedPerson(name=visitor.name_masked, id_masked=visitor.id_masked)
 
 
-def _ticket(ticket: Ticket, holder: Visitor | None) -> TicketOut:
+def _ticket(ticket: TicketLike, holder: VisitorLike | None) -> TicketOut:
     return TicketOut(
         ticket_id=ticket.id,
         visitor=_person(holder),
@@ -68,13 +124,14 @@ def render(
 
 
 def render_parts(
-    booking: Booking,
-    people: Sequence[Visitor],
-    booking_tickets: Sequence[Ticket],
+    booking: BookingLike,
+    people: Sequence[VisitorLike],
+    booking_tickets: Sequence[TicketLike],
     rules: Rules,
     manage_token: str | None = None,
 ) -> BookingOut:
-    """A booking from rows already at hand (a new booking needs no query to show itself)."""
+    """A booking from rows at hand: read, or about to be stored (a new booking is rendered
+    before its transaction, and needs no query to show itself)."""
     by_id = {visitor.id: visitor for visitor in people}
     leader = next((visitor for visitor in people if visitor.role == "leader"), None)
     is_team = booking.channel == "team"

@@ -3,8 +3,6 @@ server's time of the verdict, and the ticket's entry window (so "too early" says
 
 from __future__ import annotations
 
-from sqlmodel import Session
-
 from reservations import clock
 from reservations.gate import service
 from reservations.gate.messages import verdict_message
@@ -12,13 +10,14 @@ from reservations.gate.schemas import ScanOut
 from reservations.rules import service as rules_service
 
 
-def scan_answer(session: Session, outcome: service.ScanOutcome, language: str) -> ScanOut:
+def scan_answer(outcome: service.ScanOutcome, language: str) -> ScanOut:
     at = clock.now()
     ticket = outcome.ticket
     window = None
     time = None
     if ticket is not None:
-        rules = rules_service.current(session)
+        # The rules the verdict was reached with, at most a second old: no second read.
+        rules = rules_service.recent()
         window = service.entry_window(rules, ticket.day, ticket.slot_start, ticket.slot_end)
         if outcome.reason == service.TOO_EARLY:
             time = f"{window[0]:%H:%M}"

@@ -350,12 +350,12 @@ def _judge(
         claims = get_keyring().verify(token)
     except InvalidToken:
         claims = None
-    found = service._find(session, claims.ticket_id) if claims is not None else None
+    found = service._find(session.connection(), claims.ticket_id) if claims is not None else None
     ticket_id = claims.ticket_id if claims is not None else None
 
     def record(verdict: str) -> None:
         service._record(
-            session,
+            session.connection(),
             at=at,
             ticket_id=ticket_id,
             gate=scan.gate,
@@ -373,10 +373,13 @@ def _judge(
         return ticket_id, _Judged(False, service.INVALID, conflict=entering and scan.admitted)
     limit = rules.occupancy.instantaneous_limit
     if scan.direction == service.OUT:
-        outcome = service._check_out(
-            session, found, gate=scan.gate, actor=actor, now=at, limit=limit
+        left = service._leave(
+            session.connection(), found.ticket, gate=scan.gate, actor=actor, now=at, limit=limit
         )
-        return ticket_id, _Judged(outcome.admitted, outcome.reason, people=outcome.people)
+        if left is None:
+            record(service.NOT_INSIDE)
+            return ticket_id, _Judged(False, service.NOT_INSIDE)
+        return ticket_id, _Judged(True, None, people=left[0])
 
     party = found.ticket.party_size
     people = min(scan.headcount, party) if scan.headcount is not None else party
@@ -392,7 +395,7 @@ def _judge(
         record(refusal)
         _report_conflict(session, scan, at, found, refusal, device=device, actor=actor)
         return ticket_id, _Judged(False, refusal, conflict=True)
-    occupancy = service._occupancy_on(session, found.ticket.day, limit)
+    occupancy = service._occupancy_on(session.connection(), found.ticket.day, limit)
     over_limit = at.date() == clock.today() and occupancy.inside > limit
     if over_limit:
         audit.record(
@@ -430,16 +433,21 @@ def _admit(
 ) -> str | None:
     """The online admission's statements, at the scan's real time; no limit, the people are
     inside already. A party admitted on an earlier day has left by that day's closing."""
-    refusal, _occupancy = service._admit(session, found, people, gate, actor, at, _NO_LIMIT)
-    if refusal is not None or at.date() >= clock.today():
-        return refusal
+    try:
+        # A savepoint: a refused admission leaves none of its statements behind.
+        with session.begin_nested():
+            service._admit(session.connection(), found, people, gate, actor, at, _NO_LIMIT)
+    except service._Refused as refused:
+        return refused.reason
+    if at.date() >= clock.today():
+        return None
     closing = clock.localize(at.date(), rules_service.current(session).hours.closes)
     session.connection().execute(
         update(Ticket.__table__)  # type: ignore[attr-defined]
         .where(col(Ticket.id) == found.ticket.ticket_id, col(Ticket.use_state) == INSIDE)
         .values(use_state=LEFT, exited_at=max(closing, at))
     )
-    service._count_out(session, at.date(), people, _NO_LIMIT)
+    service._count_out(session.connection(), at.date(), people, _NO_LIMIT)
     return None
 
 

@@ -208,7 +208,7 @@ def check(
         # Answered, not raised, so the page gets JSON: undo whatever was begun.
         undo_refused(session, error)
         return _json_error(request, error)
-    view = scan_answer(session, outcome, language_of(request))
+    view = scan_answer(outcome, language_of(request))
     return JSONResponse(view.model_dump(mode="json", by_alias=True))
 
 

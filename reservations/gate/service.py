@@ -8,9 +8,13 @@ Both guarantees come from the database, not from Python reading and then writing
   applies while ``inside + n`` stays within the limit, so twenty people scanned at once
   against five free places admit exactly five.
 
-The booking, ticket and occupancy changes of one admission run inside a savepoint: if any
-of them does not apply, none does, and the ticket stays unused. The scan itself is
-recorded in every case.
+One short transaction per request, begun as late as possible: the signature is checked
+and the ticket read (in a transaction that takes no write lock) before anything is
+written. An admission is then one short write transaction of four statements: the
+booking, the ticket, the scan's record, and last the occupancy row every admission meets,
+with the commit right after it. If any of them does not apply, none does, and the ticket
+stays unused; the refusal is then recorded in a transaction of its own. The scan itself
+is recorded in every case.
 
 Rows are always locked in the same order (booking, then ticket, then the occupancy row)
 and the hot occupancy row last, so it is held for as short a time as possible and
@@ -28,10 +32,11 @@ from typing import Any
 
 from sqlalchemy import Integer, and_, bindparam, case, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
-from reservations import clock
+from reservations import clock, db
 from reservations.booking.models import (
     CANCELLED,
     CHECKED_IN,
@@ -187,49 +192,52 @@ def _occupancy(row: Any, limit: int) -> Occupancy:
     return Occupancy(inside=row[0], limit=limit, entered_today=row[1], exited_today=row[2])
 
 
-def _occupancy_on(session: Session, day: date, limit: int) -> Occupancy:
-    row = session.connection().execute(_READ_OCCUPANCY, {"o_day": day}).first()
+def _occupancy_on(connection: Connection, day: date, limit: int) -> Occupancy:
+    row = connection.execute(_READ_OCCUPANCY, {"o_day": day}).first()
     return _occupancy(row, limit)
 
 
 def current_occupancy(session: Session) -> Occupancy:
     """People inside today, the live limit, and how many came and went today."""
-    return _occupancy_on(session, clock.today(), _limit(rules_service.current(session)))
+    with db.reading(session) as connection:
+        limit = _limit(rules_service.current_on(connection))
+        return _occupancy_on(connection, clock.today(), limit)
 
 
-def _count_in(session: Session, day: date, people: int, limit: int) -> Occupancy | None:
+def _count_in(connection: Connection, day: date, people: int, limit: int) -> Occupancy | None:
     """Count ``people`` in unless that would pass ``limit``: one conditional upsert."""
     if people > limit:
         return None
-    statement = _count_in_statement(session.get_bind().dialect.name)
+    statement = _count_in_statement(connection.dialect.name)
     parameters = {"o_day": day, "o_people": people, "o_limit": limit}
     # RETURNING rather than rowcount: drivers disagree on rowcount for upserts.
-    row = session.connection().execute(statement, parameters).first()
+    row = connection.execute(statement, parameters).first()
     return None if row is None else _occupancy(row, limit)
 
 
-def _count_out(session: Session, day: date, people: int, limit: int) -> Occupancy:
+def _count_out(connection: Connection, day: date, people: int, limit: int) -> Occupancy:
     """Count ``people`` out of ``day``, never below zero."""
-    row = session.connection().execute(_COUNT_OUT, {"o_day": day, "o_people": people}).first()
+    row = connection.execute(_COUNT_OUT, {"o_day": day, "o_people": people}).first()
     return _occupancy(row, limit)
 
 
 def count_exits(session: Session, *, gate: str, count: int, actor: str) -> Occupancy:
     """People counted out by an exit turnstile, without a ticket."""
     now = clock.now()
-    limit = _limit(rules_service.current(session))
-    occupancy = _count_out(session, now.date(), count, limit)
-    _record(
-        session,
-        at=now,
-        ticket_id=None,
-        gate=gate,
-        actor=actor,
-        direction=OUT,
-        verdict=EXIT_COUNT,
-        people=count,
-    )
-    return occupancy
+    with db.reading(session) as connection:
+        limit = _limit(rules_service.current_on(connection))
+    with db.short_write(session) as connection:
+        _record(
+            connection,
+            at=now,
+            ticket_id=None,
+            gate=gate,
+            actor=actor,
+            direction=OUT,
+            verdict=EXIT_COUNT,
+            people=count,
+        )
+        return _count_out(connection, now.date(), count, limit)
 
 
 def close_day(session: Session, day: date) -> dict[str, int]:
@@ -350,9 +358,9 @@ _FIND_TICKET = (
 )
 
 
-def _find(session: Session, ticket_id: str) -> _Found | None:
+def _find(connection: Connection, ticket_id: str) -> _Found | None:
     """The ticket with its booking and the masked holder (a team's leader): one query."""
-    row = session.connection().execute(_FIND_TICKET, {"t_id": ticket_id}).first()
+    row = connection.execute(_FIND_TICKET, {"t_id": ticket_id}).first()
     if row is None:
         return None
     (
@@ -420,7 +428,7 @@ _RECORD_SCAN = insert(_SCAN)
 
 
 def _record(
-    session: Session,
+    connection: Connection,
     *,
     at: datetime,
     ticket_id: str | None,
@@ -430,7 +438,7 @@ def _record(
     verdict: str,
     people: int,
 ) -> None:
-    session.connection().execute(
+    connection.execute(
         _RECORD_SCAN,
         {
             "at": at,
@@ -479,31 +487,39 @@ _LEAVE_TICKET = (
 )
 
 
-def _admit(
-    session: Session, found: _Found, people: int, gate: str, actor: str, now: datetime, limit: int
-) -> tuple[str | None, Occupancy | None]:
-    """Booking, ticket, scan record and places together, or none of them.
+class _Refused(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
-    Returns (refusal, occupancy). The occupancy row is every admission's meeting point, so
-    it is taken last: after it only the savepoint's release and the commit remain.
+
+def _admit(
+    connection: Connection,
+    found: _Found,
+    people: int,
+    gate: str,
+    actor: str,
+    now: datetime,
+    limit: int,
+) -> Occupancy:
+    """Booking, ticket, scan record and places together, or _Refused and none of them.
+
+    The occupancy row is every admission's meeting point, so it is taken last: after it
+    only the commit remains.
     """
-    savepoint = session.begin_nested()
-    connection = session.connection()
     booking_ok = connection.execute(
         _CHECK_IN_BOOKING, {"b_id": found.booking_id, "b_now": now}
     ).first()
     if booking_ok is None:  # cancelled (or reviewed) since it was read
-        savepoint.rollback()
-        return CANCELLED_TICKET, None
+        raise _Refused(CANCELLED_TICKET)
     ticket_ok = connection.execute(
         _ENTER_TICKET,
         {"t_id": found.ticket.ticket_id, "t_people": people, "t_now": now, "t_gate": gate},
     ).first()
     if ticket_ok is None:  # another gate admitted it a moment ago
-        savepoint.rollback()
-        return ALREADY_USED, None
+        raise _Refused(ALREADY_USED)
     _record(
-        session,
+        connection,
         at=now,
         ticket_id=found.ticket.ticket_id,
         gate=gate,
@@ -512,12 +528,38 @@ def _admit(
         verdict=ADMITTED,
         people=people,
     )
-    occupancy = _count_in(session, now.date(), people, limit)
+    occupancy = _count_in(connection, now.date(), people, limit)
     if occupancy is None:
-        savepoint.rollback()
-        return CAPACITY_FULL, None
-    savepoint.commit()
-    return None, occupancy
+        raise _Refused(CAPACITY_FULL)
+    return occupancy
+
+
+def _refuse(
+    session: Session,
+    *,
+    ticket_id: str | None,
+    ticket: ScannedTicket | None,
+    reason: str,
+    direction: str,
+    gate: str,
+    actor: str,
+    now: datetime,
+    limit: int,
+) -> ScanOutcome:
+    """Record a refusal in a short transaction of its own, with the occupancy of now."""
+    with db.short_write(session) as connection:
+        _record(
+            connection,
+            at=now,
+            ticket_id=ticket_id,
+            gate=gate,
+            actor=actor,
+            direction=direction,
+            verdict=reason,
+            people=0,
+        )
+        occupancy = _occupancy_on(connection, now.date(), limit)
+    return ScanOutcome(False, reason, direction, 0, ticket, occupancy)
 
 
 def scan(
@@ -531,29 +573,28 @@ def scan(
 ) -> ScanOutcome:
     """Decide on one scanned ticket, apply it atomically, and record it."""
     now = clock.now()
-    rules = rules_service.current(session)
-    limit = _limit(rules)
     token = normalize_payload(payload)
     try:
         claims = get_keyring().verify(token)
     except InvalidToken:
         claims = None
-    found = _find(session, claims.ticket_id) if claims is not None else None
+    with db.reading(session) as connection:
+        rules = rules_service.current_on(connection)
+        found = _find(connection, claims.ticket_id) if claims is not None else None
+    limit = _limit(rules)
     if found is None or found.qr_payload != token:
         # Forged, unreadable, signed by an unknown key, or a ticket this service never
         # issued (or has since erased).
-        _record(
+        return _refuse(
             session,
-            at=now,
             ticket_id=claims.ticket_id if claims is not None else None,
+            ticket=None,
+            reason=INVALID,
+            direction=direction,
             gate=gate,
             actor=actor,
-            direction=direction,
-            verdict=INVALID,
-            people=0,
-        )
-        return ScanOutcome(
-            False, INVALID, direction, 0, None, _occupancy_on(session, now.date(), limit)
+            now=now,
+            limit=limit,
         )
     if direction == OUT:
         return _check_out(session, found, gate=gate, actor=actor, now=now, limit=limit)
@@ -564,59 +605,46 @@ def scan(
     people = headcount if headcount is not None else party
     reason = _refusal(found, rules, now)
     if reason is None:
-        reason, occupancy = _admit(session, found, people, gate, actor, now, limit)
-        if occupancy is not None:
+        try:
+            with db.short_write(session) as writing:
+                occupancy = _admit(writing, found, people, gate, actor, now, limit)
+        except _Refused as refused:
+            reason = refused.reason
+        else:
             ticket = dataclasses.replace(
                 found.ticket, state=INSIDE, admitted_count=people, entered_at=now, entered_gate=gate
             )
             return ScanOutcome(True, None, IN, people, ticket, occupancy)
-    assert reason is not None
-    _record(
+    return _refuse(
         session,
-        at=now,
         ticket_id=found.ticket.ticket_id,
+        ticket=found.ticket,
+        reason=reason,
+        direction=IN,
         gate=gate,
         actor=actor,
-        direction=IN,
-        verdict=reason,
-        people=0,
-    )
-    return ScanOutcome(
-        False, reason, IN, 0, found.ticket, _occupancy_on(session, now.date(), limit)
+        now=now,
+        limit=limit,
     )
 
 
-def _check_out(
-    session: Session, found: _Found, *, gate: str, actor: str, now: datetime, limit: int
-) -> ScanOutcome:
-    """The party of a ticket leaves: occupancy drops by the people it admitted, once."""
-    row = (
-        session.connection()
-        .execute(_LEAVE_TICKET, {"t_id": found.ticket.ticket_id, "t_now": now})
-        .first()
-    )
-    ticket = found.ticket
+def _leave(
+    connection: Connection,
+    ticket: ScannedTicket,
+    *,
+    gate: str,
+    actor: str,
+    now: datetime,
+    limit: int,
+) -> tuple[int, Occupancy] | None:
+    """The statements of a check-out: the people who left and the occupancy after, or None
+    when the ticket's party is not inside (the update changed nothing)."""
+    row = connection.execute(_LEAVE_TICKET, {"t_id": ticket.ticket_id, "t_now": now}).first()
     if row is None:
-        _record(
-            session,
-            at=now,
-            ticket_id=ticket.ticket_id,
-            gate=gate,
-            actor=actor,
-            direction=OUT,
-            verdict=NOT_INSIDE,
-            people=0,
-        )
-        return ScanOutcome(
-            False, NOT_INSIDE, OUT, 0, ticket, _occupancy_on(session, now.date(), limit)
-        )
+        return None
     people = int(row[0])
-    # The people were counted in on the ticket's day: count them out of that day.
-    occupancy = _count_out(session, ticket.day, people, limit)
-    if ticket.day != now.date():
-        occupancy = _occupancy_on(session, now.date(), limit)
     _record(
-        session,
+        connection,
         at=now,
         ticket_id=ticket.ticket_id,
         gate=gate,
@@ -625,4 +653,31 @@ def _check_out(
         verdict=CHECKED_OUT,
         people=people,
     )
+    # The people were counted in on the ticket's day: count them out of that day.
+    occupancy = _count_out(connection, ticket.day, people, limit)
+    if ticket.day != now.date():
+        occupancy = _occupancy_on(connection, now.date(), limit)
+    return people, occupancy
+
+
+def _check_out(
+    session: Session, found: _Found, *, gate: str, actor: str, now: datetime, limit: int
+) -> ScanOutcome:
+    """The party of a ticket leaves: occupancy drops by the people it admitted, once."""
+    ticket = found.ticket
+    with db.short_write(session) as connection:
+        left = _leave(connection, ticket, gate=gate, actor=actor, now=now, limit=limit)
+    if left is None:
+        return _refuse(
+            session,
+            ticket_id=ticket.ticket_id,
+            ticket=ticket,
+            reason=NOT_INSIDE,
+            direction=OUT,
+            gate=gate,
+            actor=actor,
+            now=now,
+            limit=limit,
+        )
+    people, occupancy = left
     return ScanOutcome(True, None, OUT, people, dataclasses.replace(ticket, state=LEFT), occupancy)

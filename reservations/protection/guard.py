@@ -20,6 +20,9 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 async def guard_booking(request: Request) -> None:
     """Before a booking or team booking is created."""
     attempt = await _attempt(request, policy.BOOKING)
+    if policy.nothing_to_check():
+        # Rate limits off and no proof of work asked (load tests, rehearsals): no thread.
+        return
     await anyio.to_thread.run_sync(_check_booking, attempt)
 
 

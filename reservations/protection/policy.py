@@ -18,7 +18,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from reservations import db
 from reservations.errors import RateLimited
 from reservations.protection import challenge, rates
 from reservations.protection.store import Limit, get_store
@@ -53,9 +52,16 @@ class Offer:
 
 
 def protection_rules() -> ProtectionRules:
-    """The protection rules in force (a short read of its own, never the write lock)."""
-    with db.transaction(write=False) as session:
-        return rules_service.current(session).protection
+    """The protection rules in force, as of at most a second ago (never the write lock)."""
+    return rules_service.recent().protection
+
+
+def nothing_to_check() -> bool:
+    """Whether a booking attempt has nothing to be checked against, known without I/O."""
+    if get_settings().rate_limits == "on":
+        return False
+    known = rules_service.recent_if_known()
+    return known is not None and known.protection.proof_of_work == "off"
 
 
 def check_booking(attempt: Attempt, protection: ProtectionRules) -> None:

@@ -20,8 +20,9 @@ CLOCK_FILE = "frozen-clock"
 class FrozenClock:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / CLOCK_FILE
+        self._file = str(self.path)
         self._lock = threading.Lock()
-        self._seen: tuple[int, int] | None = None
+        self._seen: tuple[int, int, int] | None = None
         self._instant: datetime | None = None
 
     def start(self, instant: datetime) -> None:
@@ -36,8 +37,14 @@ class FrozenClock:
         return instant.astimezone(clock.zone())
 
     def __call__(self) -> datetime:
-        status = self.path.stat()
-        signature = (status.st_mtime_ns, status.st_size)
+        # One stat() per reading; the file is read again only when it was replaced (a new
+        # inode: ``move`` renames a new file into place), so a move made through any worker
+        # shows in every worker at its next reading.
+        status = os.stat(self._file)
+        signature = (status.st_ino, status.st_mtime_ns, status.st_size)
+        instant = self._instant
+        if signature == self._seen and instant is not None:
+            return instant
         with self._lock:
             if signature != self._seen or self._instant is None:
                 self._instant = datetime.fromisoformat(self.path.read_text().strip())

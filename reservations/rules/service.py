@@ -3,19 +3,21 @@ for a given day and channel."""
 
 from __future__ import annotations
 
+import math
 import threading
 import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, ValidationError
-from sqlalchemy import text
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
-from reservations import clock
+from reservations import clock, db
 from reservations.admin import audit
 from reservations.errors import Conflict, field_error
 from reservations.rules.errors import BookingWindow, InvalidRules, RulesChanged
@@ -88,42 +90,176 @@ def seed(session: Session, path: Path) -> bool:
     return True
 
 
+# --- the rules in force, cached per process ---------------------------------------------
+#
+# Each process keeps the parsed rules of one version. Every request still asks the
+# database for the version in force (one primary-key read, in the request's read
+# transaction, never under the write lock), so an admin's change is in force for every
+# process the moment its answer is sent; only a new version is read and parsed again.
+
 _cache_lock = threading.Lock()
 _cache: tuple[int, Rules] | None = None
+# When this process last learnt the version in force (clock.monotonic()).
+_checked_at = -math.inf
+# How old the rules handed out by ``recent`` may be.
+RECENT_SECONDS = 1.0
+
+_RULES: Table = RulesDocument.__table__  # type: ignore[attr-defined]
+_OVERRIDES: Table = DayOverride.__table__  # type: ignore[attr-defined]
+_RULES_VERSION = select(_RULES.c.version).where(_RULES.c.id == 1)
+_RULES_ROW = select(_RULES.c.version, _RULES.c.document).where(_RULES.c.id == 1)
+_OVERRIDE_COLUMNS = (
+    _OVERRIDES.c.day,
+    _OVERRIDES.c.closed,
+    _OVERRIDES.c.individual_quota,
+    _OVERRIDES.c.team_quota,
+    _OVERRIDES.c.note,
+)
+# The version in force and one day's override, in one read.
+_DAY_RULES = (
+    select(_RULES.c.version, *_OVERRIDE_COLUMNS)
+    .select_from(_RULES.outerjoin(_OVERRIDES, _OVERRIDES.c.day == bindparam("day")))
+    .where(_RULES.c.id == 1)
+)
+# The version in force and the overrides of a range of days, in one read.
+_RANGE_RULES = (
+    select(_RULES.c.version, *_OVERRIDE_COLUMNS)
+    .select_from(
+        _RULES.outerjoin(
+            _OVERRIDES,
+            (_OVERRIDES.c.day >= bindparam("start")) & (_OVERRIDES.c.day <= bindparam("end")),
+        )
+    )
+    .where(_RULES.c.id == 1)
+    .order_by(_OVERRIDES.c.day)
+)
 
 
-_RULES_VERSION = text("SELECT version FROM rules_document WHERE id = 1")
+class Override(Protocol):
+    """A day's exception to the weekly rules, as stored or as read in passing."""
+
+    @property
+    def closed(self) -> bool | None: ...
+    @property
+    def individual_quota(self) -> int | None: ...
+    @property
+    def team_quota(self) -> int | None: ...
+    @property
+    def note(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideValues:
+    day: date
+    closed: bool | None
+    individual_quota: int | None
+    team_quota: int | None
+    note: str | None
+
+
+def _not_seeded() -> RuntimeError:
+    return RuntimeError("rules were not seeded; run migrations and start the service")
+
+
+def _rules_of_version(connection: Connection, version: int) -> Rules:
+    """The parsed rules of ``version``, read and parsed again only when it changed."""
+    global _cache, _checked_at
+    checked_at = clock.monotonic()
+    with _cache_lock:
+        if _cache is not None and _cache[0] == version:
+            _checked_at = max(_checked_at, checked_at)
+            return _cache[1]
+    row = connection.execute(_RULES_ROW).first()
+    if row is None:
+        raise _not_seeded()
+    rules = Rules.model_validate(row.document)
+    with _cache_lock:
+        _cache = (row.version, rules)
+        _checked_at = checked_at
+    return rules
+
+
+def _recheck() -> None:
+    """Ask the database again before handing out ``recent`` rules: this process changed them."""
+    global _checked_at
+    with _cache_lock:
+        _checked_at = -math.inf
+
+
+def recent_if_known() -> Rules | None:
+    """``recent`` rules if this process knows them without reading, else None."""
+    cached = _cache
+    if cached is not None and clock.monotonic() - _checked_at < RECENT_SECONDS:
+        return cached[1]
+    return None
+
+
+def recent() -> Rules:
+    """The rules in force at most ``RECENT_SECONDS`` ago, for checks that may lag an admin's
+    change by that much (the protection of the booking endpoints, which runs before the
+    request's own read). Reads the version with a short read of its own only when no
+    request of this process did within that time."""
+    known = recent_if_known()
+    if known is not None:
+        return known
+    with db.transaction(write=False) as session:
+        return current(session)
+
+
+def _override_of(row: Any) -> OverrideValues | None:
+    if row.day is None:
+        return None
+    return OverrideValues(row.day, row.closed, row.individual_quota, row.team_quota, row.note)
 
 
 def current(session: Session) -> Rules:
     """The rules in force. Parsed once per version; the version check is one tiny query."""
-    global _cache
-    version = session.connection().execute(_RULES_VERSION).scalar()
+    return current_on(session.connection())
+
+
+def current_on(connection: Connection) -> Rules:
+    version = connection.execute(_RULES_VERSION).scalar()
     if version is None:
-        raise RuntimeError("rules were not seeded; run migrations and start the service")
-    with _cache_lock:
-        if _cache is not None and _cache[0] == version:
-            return _cache[1]
-    row = session.get(RulesDocument, 1)
-    assert row is not None
-    rules = Rules.model_validate(row.document)
-    with _cache_lock:
-        _cache = (row.version, rules)
-    return rules
+        raise _not_seeded()
+    return _rules_of_version(connection, version)
+
+
+def for_day(connection: Connection, day: date) -> tuple[Rules, OverrideValues | None]:
+    """The rules in force and ``day``'s override, in one read."""
+    row = connection.execute(_DAY_RULES, {"day": day}).first()
+    if row is None:
+        raise _not_seeded()
+    return _rules_of_version(connection, row.version), _override_of(row)
+
+
+def for_range(
+    connection: Connection, start: date, end: date
+) -> tuple[Rules, int, dict[date, OverrideValues]]:
+    """The rules in force, their version and the overrides of ``start``..``end``, in one read."""
+    rows = connection.execute(_RANGE_RULES, {"start": start, "end": end}).all()
+    if not rows:
+        raise _not_seeded()
+    overrides = {}
+    for row in rows:
+        override = _override_of(row)
+        if override is not None:
+            overrides[override.day] = override
+    return _rules_of_version(connection, rows[0].version), rows[0].version, overrides
 
 
 def forget_cached_rules() -> None:
-    global _cache
+    global _cache, _checked_at
     with _cache_lock:
         _cache = None
+        _checked_at = -math.inf
 
 
 def version(session: Session) -> int:
     """The version of the rules in force; it grows by one with every change."""
-    found = session.exec(select(RulesDocument.version).where(RulesDocument.id == 1)).first()
+    found = session.connection().execute(_RULES_VERSION).scalar()
     if found is None:
-        raise RuntimeError("rules were not seeded; run migrations and start the service")
-    return found
+        raise _not_seeded()
+    return int(found)
 
 
 def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -170,6 +306,7 @@ def update(
         audit.record(
             session, actor=actor, action="rules.update", target="rules", before=before, after=after
         )
+        _recheck()
     session.flush()
     return rules
 
@@ -185,7 +322,7 @@ def overrides_between(session: Session, start: date, end: date) -> dict[date, Da
     statement = select(DayOverride).where(
         col(DayOverride.day) >= start, col(DayOverride.day) <= end
     )
-    return {override.day: override for override in session.exec(statement)}
+    return {override.day: override for override in session.scalars(statement)}
 
 
 class DayOverrideChange(BaseModel):
@@ -288,7 +425,7 @@ class DayPlan:
     slot_capacities: dict[str, int]
 
 
-def is_closed(rules: Rules, override: DayOverride | None, channel: str, day: date) -> bool:
+def is_closed(rules: Rules, override: Override | None, channel: str, day: date) -> bool:
     """Whether the museum receives nobody of ``channel`` that day (override first)."""
     if override is not None and override.closed is not None:
         return override.closed
@@ -307,7 +444,7 @@ def last_released_day(rules: Rules, channel: str, now: datetime) -> date:
 
 
 def window_reason(
-    rules: Rules, override: DayOverride | None, channel: str, day: date, now: datetime
+    rules: Rules, override: Override | None, channel: str, day: date, now: datetime
 ) -> str | None:
     settings = rules.channel(channel)
     today = now.date()
@@ -325,7 +462,7 @@ def window_reason(
 
 
 def plan_day(
-    rules: Rules, override: DayOverride | None, channel: str, day: date, now: datetime
+    rules: Rules, override: Override | None, channel: str, day: date, now: datetime
 ) -> DayPlan:
     if channel == "team":
         daily = rules.team.daily_quota

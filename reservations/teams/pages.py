@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from reservations import clock
-from reservations.booking import idempotency
+from reservations.booking import idempotency, placement
 from reservations.booking import service as booking_service
 from reservations.booking.models import PENDING, TEAM
 from reservations.errors import DomainError, NotFound
@@ -206,16 +206,11 @@ def _create_once(
     session: Session, body: TeamBookingRequest, language: str, request_key: str
 ) -> str:
     """Create the request, or find the one this very form already created."""
-    if not request_key:
-        return service.create(session, body, language).booking.reference
-    fingerprint = idempotency.request_fingerprint(body.model_dump(mode="json"))
-    replay = idempotency.claim(session, _PAGE_SCOPE, request_key, fingerprint)
-    if replay is not None:
-        return str(replay.body["reference"])
-    reference = service.create(session, body, language).booking.reference
-    # Only the reference: the page never shows the manage token.
-    idempotency.store(session, _PAGE_SCOPE, request_key, 201, {"reference": reference})
-    return reference
+    once = None
+    if request_key:
+        fingerprint = idempotency.request_fingerprint(body.model_dump(mode="json"))
+        once = placement.Once(_PAGE_SCOPE, idempotency.check_key(request_key), fingerprint)
+    return service.create(session, body, language, once).reference
 
 
 def _hand_page_key(response: Response, session: Session, reference: str) -> None:

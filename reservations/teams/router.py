@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query
 
 from reservations.accounts.router import AdminUser
-from reservations.booking.router import run_idempotent
+from reservations.booking.router import once_for, placed_response
 from reservations.booking.schemas import BookingOut
 from reservations.http import DbSession, Language
 from reservations.protection.guard import guard_booking
@@ -34,13 +34,8 @@ def create_team_booking(
     language: Language,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Any:
-    return run_idempotent(
-        session,
-        "team-booking",
-        idempotency_key,
-        body.model_dump(mode="json"),
-        lambda: service.create(session, body, language).view,
-    )
+    once = once_for("team-booking", idempotency_key, body)
+    return placed_response(service.create(session, body, language, once))
 
 
 @admin.get("", response_model=TeamRequestList)

@@ -2,7 +2,8 @@
 museum, and the party's single ticket.
 
 Team places come from the team quota only (capacity counters of channel ``team``), taken
-by the same single-statement conditional upserts as individual places.
+through the same placement path as individual places (``reservations.booking.placement``)
+and returned through the same ``capacity.return_places``.
 
 When the rules require approval a request is ``pending`` and already holds its places, so
 approving it can never oversell. Review closes when the visit day begins (00:00 in the
@@ -15,12 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from reservations import clock
 from reservations.admin import audit
-from reservations.booking import capacity, identities
+from reservations.booking import identities, placement
 from reservations.booking import service as booking_service
 from reservations.booking.errors import ConsentRequired, DuplicateVisitor
 from reservations.booking.models import (
@@ -33,7 +33,6 @@ from reservations.booking.models import (
     Visitor,
 )
 from reservations.booking.schemas import BookingOut, MaskedPerson
-from reservations.booking.service import Created
 from reservations.booking.views import render, render_one
 from reservations.errors import NotFound, field_error
 from reservations.privacy.vault import get_vault
@@ -100,106 +99,73 @@ def expire(session: Session, booking: Booking, now: datetime) -> None:
     booking.status = EXPIRED
     booking.updated_at = now
     session.add(booking)
-    free_claims(session, booking)
-    capacity.release(
-        session,
-        day=booking.day,
-        channel=TEAM,
-        slot_id=booking.slot_id,
-        places=booking.party_size,
-    )
-
-
-def free_claims(session: Session, booking: Booking) -> None:
-    """The leader and members may book that day again."""
-    assert booking.id is not None
-    session.connection().execute(
-        update(Visitor).where(col(Visitor.booking_id) == booking.id).values(claim_date=None)
-    )
+    session.flush()
+    booking_service.free_booking(session.connection(), booking)
 
 
 # --- requests ---------------------------------------------------------------------------
 
 
-def create(session: Session, request: TeamBookingRequest, language: str = "zh") -> Created:
-    """Take the team's places and record the request: pending, or confirmed with its ticket."""
-    now = clock.now()
-    rules = rules_service.current(session)
-    team = rules.team
-    if not request.consent or request.sensitive_consent is False:
-        raise ConsentRequired()
-    if not team.min_size <= request.size <= team.max_size:
-        raise TeamSizeOutOfRange({"min": team.min_size, "max": team.max_size})
+def create(
+    session: Session,
+    request: TeamBookingRequest,
+    language: str = "zh",
+    once: placement.Once | None = None,
+) -> placement.Placed:
+    """Take the team's places and record the request: pending, or confirmed with its ticket.
 
-    phone = identities.phone(request.leader.phone, field="leader.phone")
-    leader = identities.person(request.leader, now.date(), field="leader")
-    members = [
-        identities.person(member, now.date(), field=f"members.{position}")
-        for position, member in enumerate(request.members)
-    ]
-    if not leader.is_adult_on(request.day):
-        raise LeaderNotAdult()
-    _check_member_list(rules, request.size, len(members))
-    has_minor = any(member.is_minor_on(request.day) for member in members)
-    if has_minor and request.guardian_consent is False:
-        raise ConsentRequired({"consent": "guardian"})
-    hashes = [leader.identity_hash, *(member.identity_hash for member in members)]
-    if len(set(hashes)) != len(hashes):
-        raise DuplicateVisitor({"within_request": True})
+    The same placement path as an individual booking; only the rules differ."""
 
-    slot = booking_service.slot_or_error(rules, request.slot_id)
-    override = rules_service.get_override(session, request.day)
-    plan = rules_service.plan_day(rules, override, TEAM, request.day, now)
-    rules_service.require_bookable(plan)
-    if team.requires_approval and review_closed(request.day, now):
-        # Only reachable with same-day team booking (min_days_ahead = 0): a request that
-        # would need review has no time left for it.
-        raise BookingWindow(rules_service.TOO_SOON)
-    # The leader books; members are brought along, as an individual's companions are.
-    booking_service.check_not_banned(session, [leader.identity_hash], now.date())
-    booking_service.check_no_other_booking(session, hashes, request.day)
+    def order_for(rules: Rules) -> placement.Order:
+        team = rules.team
+        if not request.consent or request.sensitive_consent is False:
+            raise ConsentRequired()
+        if not team.min_size <= request.size <= team.max_size:
+            raise TeamSizeOutOfRange({"min": team.min_size, "max": team.max_size})
+        today = clock.today()
+        phone = identities.phone(request.leader.phone, field="leader.phone")
+        leader = identities.person(request.leader, today, field="leader")
+        members = [
+            identities.person(member, today, field=f"members.{position}")
+            for position, member in enumerate(request.members)
+        ]
+        if not leader.is_adult_on(request.day):
+            raise LeaderNotAdult()
+        _check_member_list(rules, request.size, len(members))
+        has_minor = any(member.is_minor_on(request.day) for member in members)
+        if has_minor and request.guardian_consent is False:
+            raise ConsentRequired({"consent": "guardian"})
+        hashes = [leader.identity_hash, *(member.identity_hash for member in members)]
+        if len(set(hashes)) != len(hashes):
+            raise DuplicateVisitor({"within_request": True})
 
-    capacity.take(
-        session,
-        day=request.day,
-        channel=TEAM,
-        slot_id=slot.id,
-        places=request.size,
-        daily_capacity=plan.daily_capacity,
-        slot_capacity=plan.slot_capacities[slot.id],
-    )
+        def check_plan(_plan: rules_service.DayPlan, now: datetime) -> None:
+            if team.requires_approval and review_closed(request.day, now):
+                # Only reachable with same-day team booking (min_days_ahead = 0): a request
+                # that would need review has no time left for it.
+                raise BookingWindow(rules_service.TOO_SOON)
 
-    manage_token = booking_service.new_manage_token()
-    booking = Booking(
-        reference=booking_service.new_reference(session),
-        channel=TEAM,
-        day=request.day,
-        slot_id=slot.id,
-        slot_start=slot.start,
-        slot_end=slot.end,
-        status=PENDING if team.requires_approval else CONFIRMED,
-        party_size=request.size,
-        manage_token_hash=get_vault().token_hash(manage_token),
-        language=request.language or language,
-        organization=request.organization,
-        created_at=now,
-        updated_at=now,
-        **identities.phone_columns(phone),
-        **identities.email_columns(request.email),
-    )
-    session.add(booking)
-    session.flush()
-    assert booking.id is not None
-    people = [leader.as_visitor(booking.id, 0, claim_date=request.day, role=LEADER)]
-    people += [
-        member.as_visitor(booking.id, position, claim_date=request.day, role=MEMBER)
-        for position, member in enumerate(members, start=1)
-    ]
-    session.add_all(people)
-    booking_service.flush_claims(session)
-    if booking.status == CONFIRMED:
-        tickets.issue(session, booking, [None])
-    return Created(booking, render_one(session, booking, rules, manage_token))
+        return placement.Order(
+            channel=TEAM,
+            day=request.day,
+            slot_id=request.slot_id,
+            places=request.size,
+            holders=[
+                placement.Holder(leader, LEADER),
+                *(placement.Holder(member, MEMBER) for member in members),
+            ],
+            phone=phone,
+            email=request.email,
+            language=request.language or language,
+            # The leader books; members are brought along, as an individual's companions are.
+            ban_checked=[leader.identity_hash],
+            status=PENDING if team.requires_approval else CONFIRMED,
+            organization=request.organization,
+            ticket_per_holder=False,
+            check_plan=check_plan,
+        )
+
+    return placement.place(session, request.day, order_for, once)
 
 
 def _check_member_list(rules: Rules, size: int, listed: int) -> None:
@@ -285,15 +251,8 @@ def reject(session: Session, reference: str, actor: str, reason: str) -> Booking
     booking.reviewed_at = booking.updated_at = now
     booking.reviewed_by = actor
     session.add(booking)
-    free_claims(session, booking)
-    capacity.release(
-        session,
-        day=booking.day,
-        channel=TEAM,
-        slot_id=booking.slot_id,
-        places=booking.party_size,
-    )
     session.flush()
+    booking_service.free_booking(session.connection(), booking)
     # The reason is free text an admin typed: it stays on the booking, not in the audit.
     audit.record(
         session,

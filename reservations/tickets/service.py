@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from reservations import clock
@@ -59,8 +60,8 @@ def for_bookings(session: Session, booking_ids: Iterable[int]) -> dict[int, list
     return grouped
 
 
-def void_for_booking(session: Session, booking_id: int) -> None:
-    session.connection().execute(
+def void_for_booking(connection: Connection, booking_id: int) -> None:
+    connection.execute(
         update(Ticket)
         .where(col(Ticket.booking_id) == booking_id, col(Ticket.status) == VALID)
         .values(status=VOID)

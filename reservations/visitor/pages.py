@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from reservations import clock
-from reservations.booking import idempotency
+from reservations.booking import idempotency, placement
 from reservations.booking import service as booking_service
 from reservations.booking.errors import CannotCancel
 from reservations.booking.schemas import BookingOut, BookingRequest
@@ -175,7 +175,6 @@ def submit_booking(
     form_key: Text = "",
 ) -> Response:
     csrf.check(request, csrf_token)
-    rules = rules_service.current(session)
     form = _posted_form(
         slot_id=slot_id,
         names=visitor_name,
@@ -195,8 +194,9 @@ def submit_booking(
     except DomainError as error:
         if not _fixable_on_form(error):
             raise
-        # Nothing of a refused booking may be kept (a place taken before a later check).
+        # Nothing of a refused booking may be kept; the form is answered from reads only.
         undo_refused(session, error)
+        rules = rules_service.current(session)
         problems = forms.problems_for(error, form, rules, day)
         return _booking_page(request, session, day, form, problems, status_code=error.status)
     return RedirectResponse(
@@ -231,21 +231,10 @@ def _create_once(
 ) -> tuple[str, str]:
     """Book once per form: a second tap on a slow connection gets the first booking back."""
     fingerprint = idempotency.request_fingerprint(request.model_dump(mode="json"))
-    key = f"{form_key}:{fingerprint[:16]}"
-    replay = idempotency.claim(session, "booking-page", key, fingerprint)
-    if replay is not None:
-        return str(replay.body["reference"]), str(replay.body["manage_token"])
-    created = booking_service.create(session, request, language)
-    token = created.view.manage_token
-    assert token is not None
-    idempotency.store(
-        session,
-        "booking-page",
-        key,
-        201,
-        {"reference": created.view.reference, "manage_token": token},
-    )
-    return created.view.reference, token
+    once = placement.Once("booking-page", f"{form_key}:{fingerprint[:16]}", fingerprint)
+    placed = booking_service.create(session, request, language, once)
+    assert placed.manage_token is not None
+    return placed.reference, placed.manage_token
 
 
 @router.post("/book/{day}/edit")

@@ -1,0 +1,442 @@
+"""One placement path for individual and team bookings.
+
+A booking is placed in three steps, and only the last one writes:
+
+1. **Checks**, in one read transaction that takes no write lock: the rules in force (parsed
+   once per version and process) with the day's override, the booking window, the
+   channel's own rules, the places as this process last saw them (a day or slot seen full
+   is refused here, without writing: the rush after the last place costs no write lock),
+   bans, and whether anybody already holds a booking that day.
+2. **Everything that needs no database**: personal data sealed, tickets signed in advance,
+   the reference and manage token drawn, the rows to insert and the answer itself
+   rendered and serialised.
+3. **One short write transaction** of a handful of Core statements: the idempotency claim
+   (when the request has a key), the booking, its visitors (whose unique claim settles a
+   person racing themselves), its tickets, and last the capacity counters, the statement
+   every booking of the day meets, followed at once by the commit.
+
+One short transaction per request, begun as late as possible: nothing of step 2 happens
+while a lock is held, and the answer, prepared in step 2, is sent after the commit.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, Table, bindparam, insert, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from reservations import clock, db
+from reservations.booking import capacity, idempotency, identities
+from reservations.booking.errors import (
+    DuplicateVisitor,
+    IdempotencyKeyReused,
+    SoldOut,
+    UnknownSlot,
+    VisitorBanned,
+)
+from reservations.booking.models import CONFIRMED, Booking, Visitor
+from reservations.booking.schemas import BookingOut
+from reservations.booking.views import render_parts
+from reservations.privacy.vault import get_vault
+from reservations.rules import service as rules_service
+from reservations.rules.schema import Rules, Slot
+from reservations.tickets import service as tickets
+from reservations.tickets.models import UNUSED, VALID, Ticket
+from reservations.tickets.signing import get_keyring
+
+_REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+# Eight characters of 31 give about 10^12 references: a collision is rare, not impossible,
+# and is met by drawing again.
+_REFERENCE_ATTEMPTS = 5
+
+
+def new_reference() -> str:
+    return "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(8))
+
+
+def new_manage_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A person on the booking: an individual visitor, a team's leader or a member."""
+
+    person: identities.Person
+    role: str = "visitor"
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A booking request, validated against the rules in force, ready to be placed."""
+
+    channel: str
+    day: date
+    slot_id: str
+    places: int
+    holders: Sequence[Holder]
+    phone: str
+    email: str | None
+    language: str
+    # Identities whose ban refuses the booking (an individual booking: everybody on it; a
+    # team: its leader, who books for the group).
+    ban_checked: Sequence[str]
+    status: str = CONFIRMED
+    organization: str | None = None
+    # One ticket per holder (individuals), or one for the whole party (teams).
+    ticket_per_holder: bool = True
+    # The channel's own check once the day's plan is known; raises a DomainError.
+    check_plan: Callable[[rules_service.DayPlan, datetime], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Once:
+    """A key under which the same request, sent again, gets the first answer again."""
+
+    scope: str
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """The answer to a placement: the booking's JSON exactly as sent to the client."""
+
+    reference: str
+    manage_token: str | None
+    body: bytes
+    status_code: int = 201
+    # A repeated request answered with the first request's booking.
+    replayed: bool = False
+
+
+def place(
+    session: Session,
+    day: date,
+    order_for: Callable[[Rules], Order],
+    once: Once | None = None,
+) -> Placed:
+    """Place the booking ``order_for`` makes of the rules in force, or raise why not."""
+    now = clock.now()
+    with db.reading(session) as connection:
+        if once is not None:
+            replay = _replay(connection, once)
+            if replay is not None:
+                return replay
+        rules, override = rules_service.for_day(connection, day)
+        order = order_for(rules)
+        slot = _slot(rules, order.slot_id)
+        plan = rules_service.plan_day(rules, override, order.channel, day, now)
+        rules_service.require_bookable(plan)
+        if order.check_plan is not None:
+            order.check_plan(plan, now)
+        daily, per_slot = plan.daily_capacity, plan.slot_capacities[slot.id]
+        capacity.refuse_beyond(order.places, daily, per_slot)
+        full = capacity.counters.full_scope(
+            connection, (day, order.channel, slot.id), order.places, daily, per_slot
+        )
+        if full is not None:
+            raise SoldOut({"scope": full})
+        claimed = [holder.person.identity_hash for holder in order.holders]
+        check_may_book(connection, order.ban_checked, claimed, now.date(), day)
+
+    for _attempt in range(_REFERENCE_ATTEMPTS):
+        prepared = _prepare(order, rules, slot, now, once)
+        try:
+            return _write(session, order, prepared, daily, per_slot, once)
+        except _ReferenceTaken:
+            continue
+        except _AlreadyClaimed:
+            assert once is not None
+            with db.reading(session) as connection:
+                replay = _replay(connection, once)
+            if replay is None:  # the twin's booking was refused and rolled back: try again
+                continue
+            return replay
+    raise RuntimeError("no free booking reference after several attempts")
+
+
+def _slot(rules: Rules, slot_id: str) -> Slot:
+    slot = rules.slot(slot_id)
+    if slot is None:
+        raise UnknownSlot({"fields": [{"field": "slot_id", "problem": "unknown slot"}]})
+    return slot
+
+
+_MAY_BOOK = text(
+    """
+    SELECT 'banned', until FROM visitor_ban
+     WHERE identity_hash IN :banned AND until >= :today
+    UNION ALL
+    SELECT 'booked', NULL FROM visitor
+     WHERE identity_hash IN :claimed AND claim_date = :day
+    """
+).bindparams(
+    bindparam("banned", expanding=True),
+    bindparam("claimed", expanding=True),
+    bindparam("today", type_=Date),
+    bindparam("day", type_=Date),
+)
+
+
+def check_may_book(
+    connection: Connection,
+    banned: Sequence[str],
+    claimed: Sequence[str],
+    today: date,
+    day: date,
+) -> None:
+    """Refuse banned people and people who already hold a booking that day, in one read.
+
+    The unique claim index is what guarantees one booking per person and day; this check
+    only answers the common case early and clearly.
+    """
+    found = connection.execute(
+        _MAY_BOOK,
+        {"banned": list(banned) or [""], "claimed": list(claimed), "today": today, "day": day},
+    )
+    reasons = {row[0]: row[1] for row in found}
+    if "banned" in reasons:
+        raise VisitorBanned({"until": str(reasons["banned"])[:10]})
+    if "booked" in reasons:
+        raise DuplicateVisitor()
+
+
+# --- step 2: everything that needs no database ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _NewBooking:
+    reference: str
+    channel: str
+    status: str
+    day: date
+    slot_id: str
+    slot_start: str
+    slot_end: str
+    party_size: int
+    phone_masked: str | None
+    created_at: datetime
+    organization: str | None
+    review_note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _NewVisitor:
+    id: int  # the position + 1, until the database gives the row its id
+    role: str
+    name_masked: str | None
+    id_masked: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _NewTicket:
+    id: str
+    visitor_id: int | None  # the holder's position + 1
+    party_size: int
+    qr_payload: str
+    status: str = VALID
+    use_state: str = UNUSED
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    reference: str
+    manage_token: str
+    booking_row: dict[str, Any]
+    visitor_rows: list[dict[str, Any]]
+    # Ticket rows with "visitor_id" holding the holder's position, or None.
+    ticket_rows: list[dict[str, Any]]
+    body: bytes
+    # The idempotency record's columns, when the request has a key.
+    once_row: dict[str, Any] | None
+
+
+def _prepare(order: Order, rules: Rules, slot: Slot, now: datetime, once: Once | None) -> _Prepared:
+    reference = new_reference()
+    manage_token = new_manage_token()
+    contact = {**identities.phone_columns(order.phone), **identities.email_columns(order.email)}
+    booking_row = {
+        "reference": reference,
+        "channel": order.channel,
+        "day": order.day,
+        "slot_id": slot.id,
+        "slot_start": slot.start,
+        "slot_end": slot.end,
+        "status": order.status,
+        "party_size": order.places,
+        "manage_token_hash": get_vault().token_hash(manage_token),
+        "language": order.language,
+        "organization": order.organization,
+        "created_at": now,
+        "updated_at": now,
+        "phone_enc": contact.get("phone_enc"),
+        "phone_hash": contact.get("phone_hash"),
+        "phone_masked": contact.get("phone_masked"),
+        "email_enc": contact.get("email_enc"),
+        "email_masked": contact.get("email_masked"),
+    }
+    visitor_rows = []
+    shown_visitors = []
+    for position, holder in enumerate(order.holders):
+        sealed = holder.person.sealed_columns()
+        visitor_rows.append(
+            {
+                "position": position,
+                "role": holder.role,
+                "claim_date": order.day,
+                "is_minor": holder.person.is_minor_on(order.day),
+                **sealed,
+            }
+        )
+        shown_visitors.append(
+            _NewVisitor(position + 1, holder.role, sealed["name_masked"], sealed["id_masked"])
+        )
+    ticket_rows = []
+    shown_tickets = []
+    if order.status == CONFIRMED:
+        keyring = get_keyring()
+        holders: list[int | None] = (
+            list(range(len(order.holders))) if order.ticket_per_holder else [None]
+        )
+        party = 1 if order.ticket_per_holder else order.places
+        for holder_position in holders:
+            ticket_id = tickets.new_ticket_id()
+            payload = keyring.sign(ticket_id, order.day, slot.id, party)
+            ticket_rows.append(
+                {
+                    "id": ticket_id,
+                    "visitor_id": holder_position,
+                    "day": order.day,
+                    "slot_id": slot.id,
+                    "party_size": party,
+                    "kid": payload.split(".")[1],
+                    "qr_payload": payload,
+                    "status": VALID,
+                    "use_state": UNUSED,
+                    "admitted_count": 0,
+                    "created_at": now,
+                }
+            )
+            shown_holder = None if holder_position is None else holder_position + 1
+            shown_tickets.append(_NewTicket(ticket_id, shown_holder, party, payload))
+    shown = _NewBooking(
+        reference=reference,
+        channel=order.channel,
+        status=order.status,
+        day=order.day,
+        slot_id=slot.id,
+        slot_start=slot.start,
+        slot_end=slot.end,
+        party_size=order.places,
+        phone_masked=contact.get("phone_masked"),
+        created_at=now,
+        organization=order.organization,
+    )
+    view: BookingOut = render_parts(shown, shown_visitors, shown_tickets, rules, manage_token)
+    body = view.model_dump_json(by_alias=True).encode()
+    once_row = None
+    if once is not None:
+        once_row = idempotency.record_columns(once.scope, once.key, once.fingerprint, 201, body)
+    return _Prepared(
+        reference, manage_token, booking_row, visitor_rows, ticket_rows, body, once_row
+    )
+
+
+# --- step 3: the one short write transaction -----------------------------------------------
+
+_BOOKING: Table = Booking.__table__  # type: ignore[attr-defined]
+_VISITOR: Table = Visitor.__table__  # type: ignore[attr-defined]
+_TICKET: Table = Ticket.__table__  # type: ignore[attr-defined]
+_INSERT_BOOKING = insert(_BOOKING).returning(_BOOKING.c.id)
+_INSERT_VISITORS = insert(_VISITOR).returning(_VISITOR.c.id, sort_by_parameter_order=True)
+_INSERT_TICKETS = insert(_TICKET)
+
+
+class _ReferenceTaken(Exception):
+    """Another booking drew the same reference."""
+
+
+class _AlreadyClaimed(Exception):
+    """A twin request with the same key got there first."""
+
+
+def _write(
+    session: Session,
+    order: Order,
+    prepared: _Prepared,
+    daily_capacity: int,
+    slot_capacity: int,
+    once: Once | None,
+) -> Placed:
+    with db.short_write(session) as connection:
+        if prepared.once_row is not None:
+            claim = idempotency.claim_statement(connection.dialect.name)
+            if connection.execute(claim, prepared.once_row).first() is None:
+                raise _AlreadyClaimed()
+        try:
+            booking_id = connection.execute(_INSERT_BOOKING, prepared.booking_row).scalar_one()
+        except IntegrityError:
+            raise _ReferenceTaken() from None
+        try:
+            visitor_ids = (
+                connection.execute(
+                    _INSERT_VISITORS,
+                    [{**row, "booking_id": booking_id} for row in prepared.visitor_rows],
+                )
+                .scalars()
+                .all()
+            )
+        except IntegrityError:
+            # The unique claim index: the same person booked the day in a racing request.
+            raise DuplicateVisitor() from None
+        if prepared.ticket_rows:
+            connection.execute(
+                _INSERT_TICKETS,
+                [
+                    {
+                        **row,
+                        "booking_id": booking_id,
+                        "visitor_id": (
+                            None if row["visitor_id"] is None else visitor_ids[row["visitor_id"]]
+                        ),
+                    }
+                    for row in prepared.ticket_rows
+                ],
+            )
+        # Last: the counter rows every booking of the day meets, then the commit at once.
+        capacity.take(
+            connection,
+            day=order.day,
+            channel=order.channel,
+            slot_id=order.slot_id,
+            places=order.places,
+            daily_capacity=daily_capacity,
+            slot_capacity=slot_capacity,
+        )
+    return Placed(prepared.reference, prepared.manage_token, prepared.body)
+
+
+def _replay(connection: Connection, once: Once) -> Placed | None:
+    """The first answer to this key, or None when the key is new (or its request failed)."""
+    record = idempotency.find(connection, once.scope, once.key)
+    if record is None:
+        return None
+    if record.fingerprint != once.fingerprint:
+        raise IdempotencyKeyReused()
+    found = json.loads(record.body)
+    return Placed(
+        str(found["reference"]),
+        found.get("manage_token"),
+        record.body,
+        record.status_code,
+        replayed=True,
+    )
