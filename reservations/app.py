@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 
-from reservations import __version__, resources
+from reservations import __version__
 from reservations.accounts.router import router as accounts_router
 from reservations.admin import pages as admin_pages
 from reservations.admin.router import router as admin_router
@@ -31,6 +31,7 @@ from reservations.teams.router import router as teams_router
 from reservations.tickets.router import router as tickets_router
 from reservations.visitor import pages as visitor_pages
 from reservations.web import pages as web_pages
+from reservations.web import static
 from reservations.web.errors import page_error
 from reservations.web.headers import SecurityHeaders
 
@@ -69,7 +70,11 @@ def create_app() -> FastAPI:
     app.state.page_error_handler = page_error
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)
-    app.mount("/static", StaticFiles(directory=resources.static_dir()), name="static")
+    app.mount("/static", static.assets(), name="static")
+    # Browsers ask for /favicon.ico whatever the page says.
+    app.router.routes.append(
+        Route("/favicon.ico", static.Alias("icons/favicon.ico"), methods=["GET", "HEAD"])
+    )
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(health_router)
     for router in (

@@ -43,7 +43,7 @@ def test_the_form_offers_the_days_slots_and_every_document_type(client: TestClie
         assert f'<option value="{id_type}"' in html
     # The hooks of the bot protection and the privacy notice with its separate consents.
     assert "data-challenge" in html and 'name="challenge_solution"' in html
-    assert '<script src="/static/pow.js" defer></script>' in html
+    assert re.search(r'<script src="/static/pow\.[0-9a-f]{12}\.js" defer></script>', html)
     for name in ("consent", "sensitive_consent", "guardian_consent"):
         assert f'name="{name}"' in html
     assert "参观日后30天删除" in html and "处理目的" in html and "您的权利" in html
