@@ -30,8 +30,8 @@ from reservations.teams import pages as teams_pages
 from reservations.teams.router import router as teams_router
 from reservations.tickets.router import router as tickets_router
 from reservations.visitor import pages as visitor_pages
+from reservations.web import apidocs, static
 from reservations.web import pages as web_pages
-from reservations.web import static
 from reservations.web.errors import page_error
 from reservations.web.headers import SecurityHeaders
 
@@ -63,10 +63,12 @@ def create_app() -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        # Served by reservations.web.apidocs, from this service alone.
+        docs_url=None,
         redoc_url=None,
     )
     install_error_handlers(app)
+    apidocs.install(app)
     app.state.page_error_handler = page_error
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)

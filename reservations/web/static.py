@@ -226,13 +226,14 @@ def docs_assets_dir() -> Path:
 
 
 def assets() -> StaticAssets:
-    """This process's static files: the project's, and the API documentation's under docs/."""
+    """This process's static files: the project's, and Swagger UI's and ReDoc's under
+    api-docs/ (beside the project's own start-up scripts there)."""
     global _shared
     with _shared_lock:
         if _shared is None:
             from reservations import resources
 
-            _shared = StaticAssets({"": resources.static_dir(), "docs": docs_assets_dir()})
+            _shared = StaticAssets({"": resources.static_dir(), "api-docs": docs_assets_dir()})
         return _shared
 
 
