@@ -190,7 +190,9 @@ def submit_booking(
     )
     language = language_of(request)
     try:
-        booking_request = forms.build_request(form, day, language, clock.today())
+        booking_request = forms.build_request(
+            form, day, language, clock.today(), rules.individual.max_visitors_per_booking
+        )
         reference, token = _create_once(session, booking_request, form.form_key, language)
     except DomainError as error:
         if not _fixable_on_form(error):
