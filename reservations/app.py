@@ -21,6 +21,8 @@ from reservations.http import install_error_handlers
 from reservations.jobs import pages as jobs_pages
 from reservations.jobs import runtime as jobs_runtime
 from reservations.jobs.router import router as jobs_router
+from reservations.museum import pages as museum_pages
+from reservations.museum.router import router as museum_router
 from reservations.protection.bodysize import BodySizeLimit
 from reservations.protection.router import router as protection_router
 from reservations.rehearsal.router import router as rehearsal_router
@@ -89,6 +91,7 @@ def create_app() -> FastAPI:
         teams_router,
         jobs_router,
         protection_router,
+        museum_router,
     ):
         api.include_router(router)
     if settings.fake_now is not None:
@@ -102,6 +105,7 @@ def create_app() -> FastAPI:
         teams_pages.router,
         admin_pages.router,
         jobs_pages.router,
+        museum_pages.router,
     ):
         app.include_router(pages)
     return app

@@ -15,8 +15,6 @@ from fastapi.responses import Response
 
 from reservations.web.templating import render
 
-DOCS_PATHS = ("/docs", "/redoc")
-
 router = APIRouter(include_in_schema=False)
 
 
@@ -95,6 +93,18 @@ REQUEST_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("post", "/api/v1/gate/exits"): {"gate": "east-exit", "count": 3},
     ("put", "/api/v1/test/clock"): {"now": "2026-03-10T08:30:00+08:00"},
+    ("post", "/api/v1/admin/notices"): {
+        "text": "3月14日下午二层展区维护，其余展区照常开放。",
+        "text_en": "On 14 March in the afternoon the second floor is closed for maintenance.",
+        "starts_on": "2026-03-10",
+        "ends_on": "2026-03-14",
+    },
+    ("put", "/api/v1/admin/notices/{notice_id}"): {
+        "text": "3月14日全天二层展区维护，其余展区照常开放。",
+        "text_en": "On 14 March the second floor is closed all day for maintenance.",
+        "starts_on": "2026-03-10",
+        "ends_on": "2026-03-14",
+    },
 }
 
 DESCRIPTION = """

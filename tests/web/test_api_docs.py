@@ -40,7 +40,12 @@ def test_the_examples_are_accepted_as_they_are(client: TestClient) -> None:
     the day full, a reference unknown)."""
     headers = admin_headers(client)
     document = client.get("/openapi.json").json()
-    values = {"{date}": "2026-03-12", "{username}": "gate1", "{reference}": "ZZ7K2M9Q"}
+    values = {
+        "{date}": "2026-03-12",
+        "{username}": "gate1",
+        "{reference}": "ZZ7K2M9Q",
+        "{notice_id}": "1",
+    }
     for method, path, body in request_bodies(document):
         url = path
         for name, value in values.items():
