@@ -193,7 +193,7 @@ SAME_PERSON_TWICE = Msg("同一证件在本次预约中填写了两次，请删�
 
 
 def too_many_visitors(limit: int) -> Msg:
-    return Msg("每笔预约最多%(max)s人；人数更多时请分开预约，或使用团体预约。", max=limit)
+    return Msg("每笔预约最多%(max)s人；人数更多时请分开预约，或使用团队预约。", max=limit)
 
 
 def id_number_invalid(id_type: str, problem: object = None) -> Msg:
