@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -97,42 +97,24 @@ def _parse(text: str, text_en: str, starts_on: str, ends_on: str) -> NoticeIn | 
         return {key: value or PROBLEMS["ends_on"] for key, value in errors.items()}
 
 
-@router.post("/admin/notices")
-def post_notice(
-    request: Request,
-    session: DbSession,
-    principal: AdminPage,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-    text: Text = "",
-    text_en: Text = "",
-    starts_on: DayField = "",
-    ends_on: DayField = "",
-) -> Response:
-    csrf.check(request, csrf_token)
-    parsed = _parse(text, text_en, starts_on, ends_on)
-    if isinstance(parsed, dict):
-        form = {"text": text, "text_en": text_en, "starts_on": starts_on, "ends_on": ends_on}
-        return _page(request, session, principal, form=form, errors=parsed, status_code=422)
-    service.create(session, parsed, principal.username)
-    return redirect("/admin/notices", done="created")
+def notice_form(
+    text: Text = "", text_en: Text = "", starts_on: DayField = "", ends_on: DayField = ""
+) -> dict[str, str]:
+    return {"text": text, "text_en": text_en, "starts_on": starts_on, "ends_on": ends_on}
 
 
-@router.post("/admin/notices/{notice_id}")
-def change_notice(
+NoticeForm = Annotated[dict[str, str], Depends(notice_form)]
+
+
+def _save(
     request: Request,
-    session: DbSession,
-    principal: AdminPage,
-    notice_id: int,
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
-    text: Text = "",
-    text_en: Text = "",
-    starts_on: DayField = "",
-    ends_on: DayField = "",
+    session: Session,
+    principal: Principal,
+    form: dict[str, str],
+    notice_id: int | None,
 ) -> Response:
-    csrf.check(request, csrf_token)
-    parsed = _parse(text, text_en, starts_on, ends_on)
+    parsed = _parse(**form)
     if isinstance(parsed, dict):
-        form = {"text": text, "text_en": text_en, "starts_on": starts_on, "ends_on": ends_on}
         return _page(
             request,
             session,
@@ -142,8 +124,36 @@ def change_notice(
             editing=notice_id,
             status_code=422,
         )
+    if notice_id is None:
+        service.create(session, parsed, principal.username)
+        return redirect("/admin/notices", done="created")
     service.update(session, notice_id, parsed, principal.username)
     return redirect("/admin/notices", done="updated")
+
+
+@router.post("/admin/notices")
+def post_notice(
+    request: Request,
+    session: DbSession,
+    principal: AdminPage,
+    form: NoticeForm,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    csrf.check(request, csrf_token)
+    return _save(request, session, principal, form, None)
+
+
+@router.post("/admin/notices/{notice_id}")
+def change_notice(
+    request: Request,
+    session: DbSession,
+    principal: AdminPage,
+    notice_id: int,
+    form: NoticeForm,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    csrf.check(request, csrf_token)
+    return _save(request, session, principal, form, notice_id)
 
 
 @router.post("/admin/notices/{notice_id}/delete")

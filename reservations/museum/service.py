@@ -62,18 +62,24 @@ def all_notices(session: Session) -> list[Notice]:
     return list(session.exec(select(Notice).order_by(col(Notice.id).desc())))
 
 
+def _audit(
+    session: Session, actor: str, action: str, notice_id: int | None, before: Any, after: Any
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=f"notice.{action}",
+        target=f"notice:{notice_id}",
+        before=before,
+        after=after,
+    )
+
+
 def create(session: Session, change: NoticeIn, actor: str) -> Notice:
     notice = Notice(**change.model_dump(), updated_at=clock.now(), updated_by=actor)
     session.add(notice)
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="notice.create",
-        target=f"notice:{notice.id}",
-        before=None,
-        after=document(notice),
-    )
+    _audit(session, actor, "create", notice.id, None, document(notice))
     return notice
 
 
@@ -94,26 +100,12 @@ def update(session: Session, notice_id: int, change: NoticeIn, actor: str) -> No
         notice.updated_by = actor
         session.add(notice)
         session.flush()
-        audit.record(
-            session,
-            actor=actor,
-            action="notice.update",
-            target=f"notice:{notice_id}",
-            before=before,
-            after=document(notice),
-        )
+        _audit(session, actor, "update", notice_id, before, document(notice))
     return notice
 
 
 def delete(session: Session, notice_id: int, actor: str) -> None:
     notice = _get(session, notice_id)
-    audit.record(
-        session,
-        actor=actor,
-        action="notice.delete",
-        target=f"notice:{notice_id}",
-        before=document(notice),
-        after=None,
-    )
+    _audit(session, actor, "delete", notice_id, document(notice), None)
     session.delete(notice)
     session.flush()

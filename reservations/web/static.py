@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
 
+import anyio
 import brotli
 from starlette.types import Receive, Scope, Send
 
@@ -168,7 +169,11 @@ class StaticAssets:
         encoding = "identity"
         if found.compressible():
             encoding = _encoding(request_headers.get(b"accept-encoding", b""))
-        body = found.body(encoding)
+        if encoding == "identity" or encoding in found.encoded:
+            body = found.body(encoding)
+        else:
+            # Compressing a large bundle takes a while: never on the event loop.
+            body = await anyio.to_thread.run_sync(found.body, encoding)
         if encoding != "identity":
             headers.append((b"content-encoding", encoding.encode()))
         headers.append((b"content-length", str(len(body)).encode()))

@@ -79,12 +79,6 @@ def contrast(first: list[float], second: list[float]) -> float:
     return (light + 0.05) / (dark + 0.05)
 
 
-def weak_ring(stop: dict[str, Any]) -> bool:
-    """No ring, a hairline, or under 3:1 against what surrounds it (WCAG 1.4.11)."""
-    too_faint = contrast(stop["color"], stop["behind"]) < 3
-    return stop["style"] == "none" or stop["width"] < 2 or too_faint
-
-
 def seed(live: LiveServer) -> dict[str, str]:
     """A booking, a team request and a notice, so every page has something to show."""
     with live.client() as api:
@@ -212,29 +206,28 @@ def tab_through(page: Any, limit: int) -> list[dict[str, Any]]:
     return stops
 
 
+def weak_rings(page: Any, live: LiveServer, paths: list[str], stops: int) -> list[Any]:
+    """Focus stops with no ring, a hairline, or under 3:1 against what surrounds the ring
+    (WCAG 1.4.11), page by page."""
+    weak = []
+    for path in paths:
+        page.goto(f"{live.base_url}{path}")
+        for stop in tab_through(page, stops):
+            ratio = contrast(stop["color"], stop["behind"])
+            if stop["style"] == "none" or stop["width"] < 2 or ratio < 3:
+                weak.append((path, stop["tag"], stop["name"], round(ratio, 2), stop["style"]))
+    return weak
+
+
 def test_the_focus_ring_stands_out_on_every_background(browser: Any, live: LiveServer) -> None:
     paths = seed(live)
-    weak = []
-    page = new_page(browser, PHONE, "zh", live)
-    for path in ("/", f"/book/{TOMORROW}", paths["booking"], "/teams", "/staff/login"):
-        page.goto(f"{live.base_url}{path}")
-        for stop in tab_through(page, 80):
-            ratio = contrast(stop["color"], stop["behind"])
-            if stop["style"] == "none" or stop["width"] < 2 or ratio < 3:
-                weak.append(
-                    (path, stop["tag"], stop["name"], round(ratio, 2), stop["style"], stop["width"])
-                )
-    page.context.close()
+    visitor = new_page(browser, PHONE, "zh", live)
+    visitor_paths = ["/", f"/book/{TOMORROW}", paths["booking"], "/teams", "/staff/login"]
+    weak = weak_rings(visitor, live, visitor_paths, 80)
+    visitor.context.close()
     admin = new_page(browser, DESKTOP, "zh", live)
     sign_in(admin, live)
-    for path in ("/admin", "/admin/rules", "/admin/notices"):
-        admin.goto(f"{live.base_url}{path}")
-        for stop in tab_through(admin, 60):
-            ratio = contrast(stop["color"], stop["behind"])
-            if stop["style"] == "none" or stop["width"] < 2 or ratio < 3:
-                weak.append(
-                    (path, stop["tag"], stop["name"], round(ratio, 2), stop["style"], stop["width"])
-                )
+    weak += weak_rings(admin, live, ["/admin", "/admin/rules", "/admin/notices"], 60)
     admin.context.close()
     assert weak == [], weak
 
