@@ -16,6 +16,7 @@ from reservations.admin.labels import N_
 from reservations.admin.pages import base_context, redirect
 from reservations.http import DbSession
 from reservations.museum import service
+from reservations.museum.router import NoticeId
 from reservations.museum.service import NoticeIn
 from reservations.web import csrf
 from reservations.web.session import AdminPage
@@ -148,7 +149,7 @@ def change_notice(
     request: Request,
     session: DbSession,
     principal: AdminPage,
-    notice_id: int,
+    notice_id: NoticeId,
     form: NoticeForm,
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
@@ -161,7 +162,7 @@ def delete_notice(
     request: Request,
     session: DbSession,
     principal: AdminPage,
-    notice_id: int,
+    notice_id: NoticeId,
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     csrf.check(request, csrf_token)

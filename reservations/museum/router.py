@@ -4,8 +4,9 @@ notices under ``/admin/notices``."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel
 
 from reservations.accounts.router import AdminUser
@@ -16,6 +17,9 @@ from reservations.museum.service import NoticeIn
 from reservations.rules import service as rules_service
 
 router = APIRouter(tags=["museum"])
+
+# A notice's number, as the database can hold it.
+NoticeId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class NoticeOut(BaseModel):
@@ -87,12 +91,12 @@ def post_notice(session: DbSession, principal: AdminUser, body: NoticeIn) -> Not
 
 @router.put("/admin/notices/{notice_id}", response_model=NoticeOut)
 def change_notice(
-    session: DbSession, principal: AdminUser, notice_id: int, body: NoticeIn
+    session: DbSession, principal: AdminUser, notice_id: NoticeId, body: NoticeIn
 ) -> NoticeOut:
     return NoticeOut.of(service.update(session, notice_id, body, principal.username))
 
 
 @router.delete("/admin/notices/{notice_id}", status_code=204)
-def remove_notice(session: DbSession, principal: AdminUser, notice_id: int) -> Response:
+def remove_notice(session: DbSession, principal: AdminUser, notice_id: NoticeId) -> Response:
     service.delete(session, notice_id, principal.username)
     return Response(status_code=204)

@@ -14,8 +14,15 @@ from reservations.admin import audit
 from reservations.errors import NotFound
 from reservations.museum.models import Notice
 
-NoticeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+# Printable text and line breaks: control characters (NUL above all) have no place in a notice.
+_PRINTABLE = r"^[^\x00-\x09\x0b-\x1f\x7f]*$"
+NoticeText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=_PRINTABLE),
+]
+OptionalText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=500, pattern=_PRINTABLE)
+]
 
 
 class NoticeIn(BaseModel):

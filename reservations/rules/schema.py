@@ -208,8 +208,10 @@ class ProtectionRules(_Strict):
     pressure_threshold: Rate = "300/minute"
 
 
-ShortText = Annotated[str, Field(max_length=200)]
-LongText = Annotated[str, Field(max_length=1000)]
+# Printable text only: no control characters in what every page shows.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+ShortText = Annotated[str, Field(max_length=200, pattern=_PRINTABLE)]
+LongText = Annotated[str, Field(max_length=1000, pattern=_PRINTABLE)]
 MapLink = Annotated[str, Field(max_length=500, pattern=r"^(https://\S+)?$")]
 
 
@@ -230,7 +232,7 @@ class MuseumInfo(_Strict):
         "https://uri.amap.com/search?keyword="
         "%E9%83%91%E5%B7%9E%E7%BD%91%E7%BB%9C%E5%AE%89%E5%85%A8%E7%A7%91%E6%8A%80%E9%A6%86"
     )
-    phone: Annotated[str, Field(max_length=40)] = ""
+    phone: Annotated[str, Field(max_length=40, pattern=r"^[0-9+() -]*$")] = ""
 
 
 class Slot(_Strict):

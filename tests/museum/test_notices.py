@@ -78,6 +78,7 @@ def test_only_admins_post_notices_and_nonsense_is_refused(client: TestClient) ->
         {"text": "x" * 501},
         {"text": "公告", "starts_on": "2026-03-12", "ends_on": "2026-03-11"},
         {"text": "公告", "colour": "red"},
+        {"text": "公告\u0000"},
     ):
         response = client.post("/api/v1/admin/notices", json=bad, headers=admin)
         assert response.status_code == 422, bad
@@ -120,6 +121,8 @@ def test_the_address_is_a_rule_admins_change_with_the_rest(client: TestClient) -
         "/api/v1/admin/rules", json={"museum": {"map_url": "javascript:alert(1)"}}, headers=admin
     )
     assert bad.status_code == 422
+    nul = {"museum": {"address": "地址\u0000"}}
+    assert client.patch("/api/v1/admin/rules", json=nul, headers=admin).status_code == 422
 
 
 def test_admins_post_change_and_delete_notices_in_the_console(client: TestClient) -> None:
