@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from reservations import __version__, resources
+from reservations import __version__
 from reservations.accounts.router import router as accounts_router
 from reservations.admin import pages as admin_pages
 from reservations.admin.router import router as admin_router
@@ -26,6 +26,8 @@ from reservations.jobs import pages as jobs_pages
 from reservations.jobs import runtime as jobs_runtime
 from reservations.jobs.router import router as jobs_router
 from reservations.logs import AccessLog, install_log_redaction
+from reservations.museum import pages as museum_pages
+from reservations.museum.router import router as museum_router
 from reservations.protection.bodysize import BodySizeLimit
 from reservations.protection.router import router as protection_router
 from reservations.rehearsal.router import router as rehearsal_router
@@ -35,6 +37,7 @@ from reservations.teams import pages as teams_pages
 from reservations.teams.router import router as teams_router
 from reservations.tickets.router import router as tickets_router
 from reservations.visitor import pages as visitor_pages
+from reservations.web import apidocs, static
 from reservations.web import pages as web_pages
 from reservations.web.errors import page_error
 from reservations.web.headers import SecurityHeaders
@@ -67,10 +70,12 @@ def create_app() -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        # Served by reservations.web.apidocs, from this service alone.
+        docs_url=None,
         redoc_url=None,
     )
     install_error_handlers(app)
+    apidocs.install(app)
     app.state.page_error_handler = page_error
     app.add_middleware(BodySizeLimit)
     app.add_middleware(SecurityHeaders)
@@ -80,7 +85,11 @@ def create_app() -> FastAPI:
         # Outermost: everything inside sees the visitor's address and scheme.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     install_log_redaction()
-    app.mount("/static", StaticFiles(directory=resources.static_dir()), name="static")
+    app.mount("/static", static.assets(), name="static")
+    # Browsers ask for /favicon.ico whatever the page says.
+    app.router.routes.append(
+        Route("/favicon.ico", static.Alias("icons/favicon.ico"), methods=["GET", "HEAD"])
+    )
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(health_router)
     for router in (
@@ -95,6 +104,7 @@ def create_app() -> FastAPI:
         teams_router,
         jobs_router,
         protection_router,
+        museum_router,
     ):
         api.include_router(router)
     if settings.fake_now is not None:
@@ -109,6 +119,7 @@ def create_app() -> FastAPI:
         teams_pages.router,
         admin_pages.router,
         jobs_pages.router,
+        museum_pages.router,
     ):
         app.include_router(pages)
     return app

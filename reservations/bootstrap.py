@@ -7,11 +7,13 @@ import os
 import sys
 
 from sqlalchemy import text
+from sqlmodel import Session
 
 from reservations import clock, db
 from reservations.accounts import service as accounts
 from reservations.logs import install_log_redaction
 from reservations.privacy.vault import get_vault
+from reservations.rehearsal import separation
 from reservations.rehearsal import service as rehearsal
 from reservations.rules import service as rules
 from reservations.settings import get_settings
@@ -30,6 +32,10 @@ def prepare(*, reset_clock: bool = True) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.data_dir, 0o700)
     db.migrate()
+    with db.transaction() as session:
+        _lock_start_up(session)
+        # Before the frozen clock is written anywhere: a rehearsal never touches real data.
+        separation.check_and_mark(session.connection(), settings)
     if settings.fake_now is not None:
         frozen = rehearsal.FrozenClock(settings.data_dir)
         if reset_clock:
@@ -38,16 +44,21 @@ def prepare(*, reset_clock: bool = True) -> None:
             frozen.start(settings.fake_now)
     configure_clock()
     with db.transaction() as session:
-        if session.get_bind().dialect.name == "postgresql":
-            session.connection().execute(
-                text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SEED_LOCK_ID}
-            )
+        _lock_start_up(session)
         if rules.seed(session, settings.museum_config_path):
             log.info("museum rules seeded from %s", settings.museum_config_path.name)
         if accounts.ensure_first_admin(session) is not None:
             log.info("first admin account created")
     get_vault()
     get_keyring()
+
+
+def _lock_start_up(session: Session) -> None:
+    """Processes and machines starting together take turns (SQLite writers queue anyway)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection().execute(
+            text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SEED_LOCK_ID}
+        )
 
 
 def configure_clock() -> None:

@@ -6,11 +6,13 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
 
 from pydantic import ValidationError
 
 from reservations.bootstrap import WORKER_ENV, prepare
 from reservations.jobs.commands import add_job_commands
+from reservations.rehearsal import separation
 from reservations.settings import explain, get_settings, reset_settings_cache
 from reservations.tickets.commands import add_key_commands
 
@@ -52,6 +54,21 @@ def _migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _rehearsal_copy(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if settings.fake_now is not None:
+        raise separation.MixedClocks(
+            "run rehearsal-copy with the real service's settings (without RESERVATIONS_FAKE_NOW)"
+        )
+    copy = separation.make_copy(settings, Path(args.target), args.database_url)
+    start = f"RESERVATIONS_DATA_DIR={copy.data_dir}"
+    if copy.database_url is not None:
+        start += " RESERVATIONS_DATABASE_URL=<the copy's address>"
+    print(f"rehearsal copy ready in {copy.data_dir}; it signs tickets with a key of its own.")
+    print(f"start the rehearsal with: {start} RESERVATIONS_FAKE_NOW=<instant> reservations serve")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reservations", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -71,6 +88,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="apply database migrations and seed the rules")
     migrate.set_defaults(handler=_migrate)
+    copy = commands.add_parser(
+        "rehearsal-copy",
+        help="copy the real data (directory and database) for a rehearsal with a fake clock",
+    )
+    copy.add_argument("target", help="a new directory for the copy's data")
+    copy.add_argument(
+        "--database-url",
+        help="PostgreSQL: the copy made with createdb -T (marked as a rehearsal's here)",
+    )
+    copy.set_defaults(handler=_rehearsal_copy)
     add_key_commands(commands)
     add_job_commands(commands)
     return parser
@@ -84,6 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         result: int = args.handler(args)
     except ValidationError as exc:
         print(f"reservations: {explain(exc)}", file=sys.stderr)
+        return 2
+    except separation.MixedClocks as refusal:
+        print(f"reservations: {refusal}", file=sys.stderr)
         return 2
     return result
 

@@ -30,6 +30,7 @@ SECTION_TITLES = {
     "no_show": N_("爽约处理"),
     "privacy": N_("个人信息"),
     "protection": N_("防刷保护"),
+    "museum": N_("场馆信息"),
 }
 
 LABELS = {
@@ -59,6 +60,12 @@ LABELS = {
     "no_show.window_days": N_("统计周期（天）"),
     "no_show.ban_days": N_("暂停预约（天）"),
     "privacy.retention_days": N_("参观后个人信息保留（天）"),
+    "museum.address": N_("地址"),
+    "museum.address_en": N_("地址（英文）"),
+    "museum.directions": N_("交通指引"),
+    "museum.directions_en": N_("交通指引（英文）"),
+    "museum.map_url": N_("地图链接"),
+    "museum.phone": N_("咨询电话"),
     "protection.rate_limit_per_ip": N_("每个网络地址的请求上限"),
     "protection.rate_limit_per_identity": N_("每个证件的请求上限"),
     "protection.proof_of_work": N_("人机验证（工作量证明）"),
@@ -110,6 +117,8 @@ class Input:
     options: tuple[tuple[str, str], ...] = ()
     minimum: int | None = None
     maximum: int | None = None
+    # Text that may be left empty (its default is empty), such as an optional phone number.
+    optional: bool = False
 
     @property
     def dom_id(self) -> str:
@@ -155,7 +164,10 @@ def describe(section: str, key: str, info: FieldInfo) -> Input:
     elif annotation is date:
         kind = "date"
     elif annotation is str:
-        kind = "time" if TIME_OF_DAY in info.metadata else "text"
+        if TIME_OF_DAY in info.metadata:
+            kind = "time"
+        else:
+            return Input(name, key, "text", label, hint, optional=info.default == "")
     elif origin is Literal:
         return Input(name, key, "choice", label, hint, options=_options(get_args(annotation)))
     elif origin is list and get_origin(get_args(annotation)[0]) is Literal:
@@ -289,7 +301,7 @@ def integer(text: str, name: str, problems: list[dict[str, Any]]) -> int | None:
 def _value(item: Input, raw: Any, name: str, problems: list[dict[str, Any]]) -> Any:
     if item.kind == "int":
         return integer(str(raw), name, problems)
-    if item.kind in ("date", "time", "choice", "text") and raw == "":
+    if item.kind in ("date", "time", "choice", "text") and raw == "" and not item.optional:
         problems.append({"field": name, "type": "missing", "context": {}})
         return None
     return raw

@@ -1,11 +1,36 @@
+from typing import ClassVar
+
 from reservations.errors import DomainError, ValidationFailed
 
 
 class InvalidIdNumber(DomainError):
+    """``details.problem`` names what is wrong (see ``privacy.documents.InvalidDocument``)."""
+
     code = "invalid_id_number"
     status = 422
     message_zh = "证件号码无效，请核对证件类型和号码。"
     message_en = "The document number is not valid for its document type."
+    PROBLEMS: ClassVar[dict[str, tuple[str, str]]] = {
+        "check_character": (
+            "身份证号码的最后一位（校验位）与前17位不符，请逐位核对。",
+            "The last character of the resident ID (its check character) does not match "
+            "the first 17; please check each digit.",
+        ),
+        "birth_date": (
+            "身份证号码中的出生日期（第7至14位）不是有效的日期。",
+            "The birth date in the resident ID (characters 7 to 14) is not a possible date.",
+        ),
+        "address_code": (
+            "身份证号码开头的地区代码无效。",
+            "The area code at the start of the resident ID is not valid.",
+        ),
+    }
+
+    def message(self, language: str) -> str:
+        problem = self.PROBLEMS.get(str(self.details.get("problem")))
+        if problem is None:
+            return super().message(language)
+        return problem[1] if language == "en" else problem[0]
 
 
 class InvalidPhone(DomainError):

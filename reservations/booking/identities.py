@@ -76,7 +76,7 @@ def document(
     try:
         return documents.parse_document(id_type, number, today)
     except documents.InvalidDocument as exc:
-        raise InvalidIdNumber({"field": field, "problem": str(exc)}) from None
+        raise InvalidIdNumber({"field": field, "problem": exc.problem}) from None
 
 
 def person(visitor: VisitorIn, today: date, field: str = "visitors") -> Person:

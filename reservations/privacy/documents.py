@@ -28,7 +28,16 @@ class IdType(StrEnum):
 
 
 class InvalidDocument(ValueError):
-    """The number does not fit its document type. The message never repeats the number."""
+    """The number does not fit its document type. The message never repeats the number.
+
+    ``problem`` says which part is wrong, for a message that names it: ``format`` (length or
+    characters), ``address_code``, ``birth_date`` (not a real or possible date),
+    ``check_character`` (everything fits but the last character), ``document_type``.
+    """
+
+    def __init__(self, message: str, problem: str = "format") -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 class InvalidPhone(ValueError):
@@ -105,7 +114,7 @@ def document_type(id_type: str) -> IdType:
     try:
         return IdType(id_type)
     except ValueError:
-        raise InvalidDocument("unknown document type") from None
+        raise InvalidDocument("unknown document type", "document_type") from None
 
 
 def canonical_document(id_type: str, raw_number: str) -> str:
@@ -154,15 +163,15 @@ def _parse_resident_id(number: str, today: date) -> Document:
     if not _RESIDENT_ID.match(number):
         raise InvalidDocument("a resident ID has 17 digits and a check character")
     if int(number[:2]) not in _PROVINCE_CODES:
-        raise InvalidDocument("unknown address code")
+        raise InvalidDocument("unknown address code", "address_code")
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise InvalidDocument("the birth date is not a real date") from None
+        raise InvalidDocument("the birth date is not a real date", "birth_date") from None
     if born > today or born.year < 1900:
-        raise InvalidDocument("the birth date is not possible")
+        raise InvalidDocument("the birth date is not possible", "birth_date")
     if resident_id_check_character(number[:17]) != number[17]:
-        raise InvalidDocument("the check character does not match")
+        raise InvalidDocument("the check character does not match", "check_character")
     return Document(IdType.RESIDENT_ID, number, identity_key(IdType.RESIDENT_ID, number), born)
 
 

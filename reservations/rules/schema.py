@@ -211,6 +211,33 @@ class ProtectionRules(_Strict):
     pressure_threshold: Rate = "300/minute"
 
 
+# Printable text only: no control characters in what every page shows.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+ShortText = Annotated[str, Field(max_length=200, pattern=_PRINTABLE)]
+LongText = Annotated[str, Field(max_length=1000, pattern=_PRINTABLE)]
+MapLink = Annotated[str, Field(max_length=500, pattern=r"^(https://\S+)?$")]
+
+
+class MuseumInfo(_Strict):
+    """How visitors find the museum: shown on the home page and with every booking."""
+
+    address: ShortText = "河南省郑州市高新技术产业开发区"
+    address_en: ShortText = "Zhengzhou High-tech Industrial Development Zone, Zhengzhou, Henan"
+    directions: LongText = (
+        "在地图应用中搜索“郑州网络安全科技馆”，可查看步行、公交、地铁和驾车路线。"
+    )
+    directions_en: LongText = (
+        "Search for 郑州网络安全科技馆 (Zhengzhou Cybersecurity Science and Technology Museum) "
+        "in a map app for walking, bus, metro and driving directions."
+    )
+    # A link that opens the museum in a map (left empty, none is shown).
+    map_url: MapLink = (
+        "https://uri.amap.com/search?keyword="
+        "%E9%83%91%E5%B7%9E%E7%BD%91%E7%BB%9C%E5%AE%89%E5%85%A8%E7%A7%91%E6%8A%80%E9%A6%86"
+    )
+    phone: Annotated[str, Field(max_length=40, pattern=r"^[0-9+() -]*$")] = ""
+
+
 class Slot(_Strict):
     id: SlotId
     start: HHMM
@@ -282,6 +309,7 @@ class Rules(_Strict):
     no_show: NoShowRules = Field(default_factory=NoShowRules)
     privacy: PrivacyRules = Field(default_factory=PrivacyRules)
     protection: ProtectionRules = Field(default_factory=ProtectionRules)
+    museum: MuseumInfo = Field(default_factory=MuseumInfo)
     slots: list[Slot] = Field(min_length=1, max_length=48)
 
     @model_validator(mode="after")

@@ -450,7 +450,9 @@ def window_reason(
     today = now.date()
     if day < today:
         return PAST
-    if day < settings.opens_on:
+    # The published opening date is the day a channel starts taking bookings, not the
+    # first day one can visit: before it nobody books that channel, for any visit date.
+    if today < settings.opens_on:
         return CHANNEL_NOT_OPEN
     if is_closed(rules, override, channel, day):
         return CLOSED

@@ -25,6 +25,7 @@ from reservations.rules import service as rules_service
 from reservations.teams import forms, leader_keys, service
 from reservations.teams.forms import FormProblem, TeamForm
 from reservations.teams.schemas import TeamBookingRequest, TeamRequestOut
+from reservations.visitor.text import DateText
 from reservations.web import csrf
 from reservations.web.i18n import gettext as _
 from reservations.web.session import AdminPage
@@ -120,6 +121,12 @@ def _form_page(
             "team": rules.team,
             "retention_days": rules.privacy.retention_days,
             "choices": visit_choices(session, language),
+            # Before the channel's opening day no date can be offered, whatever it is.
+            "opens_on": (
+                DateText(rules.team.opens_on, "long")
+                if clock.today() < rules.team.opens_on
+                else None
+            ),
             "request_key": secrets.token_urlsafe(18),
             "error": error,
             "error_field": error_field,

@@ -13,7 +13,7 @@ from reservations.booking import service as booking
 from reservations.booking.schemas import DayAvailability
 from reservations.rules import service as rules_service
 from reservations.rules.schema import WEEKDAYS, Rules
-from reservations.visitor.text import DateText, ListText, MomentText, Msg
+from reservations.visitor.text import DateText, ListText, MomentText, Msg, Plural
 
 # A slot with this share of its places or fewer left is shown as running out.
 SCARCE_SHARE = 0.1
@@ -44,7 +44,7 @@ class DayView:
     badge: Msg
     short: Msg
     tone: str
-    explanation: Msg | None
+    explanation: Msg | Plural | None
     slots: list[SlotView]
     remaining: int
     is_today: bool
@@ -106,7 +106,9 @@ def closed_weekdays(rules: Rules) -> Msg | None:
     return Msg("每%(days)s闭馆。", days=ListText(names))
 
 
-def explain(reason: str | None, day: date, rules: Rules, note: str | None = None) -> Msg | None:
+def explain(
+    reason: str | None, day: date, rules: Rules, note: str | None = None
+) -> Msg | Plural | None:
     """Why ``day`` cannot be booked by individuals, in words a first-time visitor follows."""
     if reason is None:
         return None
@@ -116,8 +118,10 @@ def explain(reason: str | None, day: date, rules: Rules, note: str | None = None
     if reason == rules_service.TOO_SOON:
         days = rules.individual.min_days_ahead
         if day == today:
-            return Msg("不接受当天预约：请至少提前%(n)s天预约。", n=days)
-        return Msg("需至少提前%(n)s天预约，这一天已来不及预约。", n=days)
+            same_day = "不接受当天预约：请至少提前%(num)s天预约。"
+            return Plural(same_day, same_day, days)
+        too_late = "需至少提前%(num)s天预约，这一天已来不及预约。"
+        return Plural(too_late, too_late, days)
     if reason == rules_service.NOT_RELEASED:
         opens = booking.released_at(rules, day)
         return Msg("尚未开放预约，%(when)s起可预约。", when=MomentText(opens))

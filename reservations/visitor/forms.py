@@ -18,6 +18,7 @@ from reservations.booking import identities
 from reservations.booking.errors import InvalidIdNumber, InvalidPhone
 from reservations.booking.schemas import BookingRequest, LookupRequest
 from reservations.errors import DomainError, ValidationFailed
+from reservations.privacy.documents import Document
 from reservations.rules.errors import BookingWindow
 from reservations.rules.schema import Rules
 from reservations.visitor.calendar import explain
@@ -97,10 +98,14 @@ def _at(values: Sequence[str], index: int) -> str:
     return values[index] if index < len(values) else ""
 
 
-def build_request(form: BookingForm, day: date, language: str, today: date) -> BookingRequest:
+def build_request(
+    form: BookingForm, day: date, language: str, today: date, max_visitors: int | None = None
+) -> BookingRequest:
     """The service's request, or ``ValidationFailed`` whose ``details.problems`` hold every
-    mistake found in the form (field → message)."""
-    filled = form.filled_rows()
+    mistake found in the form (field → message): shape, documents, consents, a child without
+    an adult, the same person twice, too many people. The service checks all of it again."""
+    # The first visitor is never optional: left blank, its own fields say what is missing.
+    filled = form.filled_rows() or [0]
     problems: Problems = {}
     request: BookingRequest | None = None
     try:
@@ -133,18 +138,45 @@ def build_request(form: BookingForm, day: date, language: str, today: date) -> B
             identities.phone(form.phone)
         except InvalidPhone:
             problems["phone"] = PHONE_INVALID
+    documents: list[Document] = []
     for index in filled:
         row = form.rows[index]
         key = f"id_number-{index}"
         if key in problems or f"id_type-{index}" in problems or not row.id_number.strip():
             continue
         try:
-            identities.document(row.id_type, row.id_number, today)
-        except InvalidIdNumber:
-            problems[key] = id_number_invalid(row.id_type)
+            documents.append(identities.document(row.id_type, row.id_number, today))
+        except InvalidIdNumber as error:
+            problems[key] = id_number_invalid(row.id_type, error.details.get("problem"))
+    _check_people(problems, form, documents, day, max_visitors)
+    if not form.consent:
+        problems["consent"] = CONSENT_REQUIRED
+    if not form.sensitive_consent:
+        problems["sensitive_consent"] = SENSITIVE_CONSENT_REQUIRED
     if problems or request is None:
         raise ValidationFailed({"problems": problems})
     return request
+
+
+def _check_people(
+    problems: Problems,
+    form: BookingForm,
+    documents: list[Document],
+    day: date,
+    max_visitors: int | None,
+) -> None:
+    """What the service would refuse about the party as a whole, found in the same pass."""
+    if max_visitors is not None and len(form.filled_rows()) > max_visitors:
+        _add(problems, "visitors", too_many_visitors(max_visitors))
+    keys = [document.identity_key for document in documents]
+    if len(set(keys)) != len(keys):
+        _add(problems, "visitors", SAME_PERSON_TWICE)
+    ages = [document.age_on(day) for document in documents]
+    if any(age is not None and age < identities.MINOR_AGE for age in ages):
+        if not any(age is None or age >= identities.ADULT_AGE for age in ages):
+            _add(problems, "visitors", MINOR_WITHOUT_ADULT)
+        if not form.guardian_consent:
+            problems["guardian_consent"] = GUARDIAN_REQUIRED
 
 
 def _add(problems: Problems, key: str, message: Msg) -> None:
@@ -152,16 +184,41 @@ def _add(problems: Problems, key: str, message: Msg) -> None:
 
 
 PHONE_INVALID = Msg("请填写11位中国大陆手机号码，例如 138 0013 8000。")
+CONSENT_REQUIRED = Msg("请阅读并同意《个人信息处理规则》，否则无法预约。")
+SENSITIVE_CONSENT_REQUIRED = Msg("实名预约须处理证件号码（敏感个人信息），请勾选单独同意。")
+MINOR_WITHOUT_ADULT = Msg(
+    "未满14周岁的儿童须与一位成年人（18周岁及以上）在同一预约中参观，请把同行的成年人加入本次预约。"
+)
+SAME_PERSON_TWICE = Msg("同一证件在本次预约中填写了两次，请删除重复的参观者。")
 
 
-def id_number_invalid(id_type: str) -> Msg:
+def too_many_visitors(limit: int) -> Msg:
+    return Msg("每笔预约最多%(max)s人；人数更多时请分开预约，或使用团队预约。", max=limit)
+
+
+def id_number_invalid(id_type: str, problem: object = None) -> Msg:
+    """What is wrong with a document number, as precisely as the number tells."""
     if id_type == "passport":
         return Msg("护照号码格式有误，请按证件上的号码填写（字母和数字）。")
     if id_type == "hk_macau_permit":
         return Msg("港澳通行证号码有误：应为H或M开头，后跟8位（或10位）数字。")
     if id_type == "taiwan_permit":
         return Msg("台湾通行证号码有误：应为8位（或10位）数字。")
-    return Msg("身份证号码有误：应为18位，最后一位可能是X，请逐位核对。")
+    if problem == "check_character":
+        return RESIDENT_ID_CHECK_CHARACTER
+    if problem == "birth_date":
+        return RESIDENT_ID_BIRTH_DATE
+    if problem == "address_code":
+        return RESIDENT_ID_ADDRESS_CODE
+    return RESIDENT_ID_FORMAT
+
+
+RESIDENT_ID_FORMAT = Msg("身份证号码有误：应为18位，最后一位可能是X，请逐位核对。")
+RESIDENT_ID_CHECK_CHARACTER = Msg(
+    "身份证号码的最后一位（校验位）与前17位对不上，可能有一位输错了，请逐位核对。"
+)
+RESIDENT_ID_BIRTH_DATE = Msg("身份证号码第7至14位的出生日期不是有效日期，请核对。")
+RESIDENT_ID_ADDRESS_CODE = Msg("身份证号码开头的地区代码无效，请核对前6位。")
 
 
 def _validation_problem(path: list[str], kind: str, filled: list[int]) -> tuple[str, Msg]:
@@ -214,29 +271,18 @@ def problems_for(error: DomainError, form: BookingForm, rules: Rules, day: date)
             return {"guardian_consent": GUARDIAN_REQUIRED}
         problems = {}
         if not form.consent:
-            problems["consent"] = Msg("请阅读并同意《个人信息处理规则》，否则无法预约。")
+            problems["consent"] = CONSENT_REQUIRED
         if not form.sensitive_consent:
-            problems["sensitive_consent"] = Msg(
-                "实名预约须处理证件号码（敏感个人信息），请勾选单独同意。"
-            )
+            problems["sensitive_consent"] = SENSITIVE_CONSENT_REQUIRED
         return problems or {"consent": Msg("请阅读并同意个人信息处理规则。")}
     if code == "too_many_visitors":
-        return {
-            "visitors": Msg(
-                "每笔预约最多%(max)s人；人数更多时请分开预约，或使用团体预约。",
-                max=details.get("max", rules.individual.max_visitors_per_booking),
-            )
-        }
+        limit = details.get("max", rules.individual.max_visitors_per_booking)
+        return {"visitors": too_many_visitors(int(limit))}
     if code == "minor_without_guardian":
-        return {
-            "visitors": Msg(
-                "未满14周岁的儿童须与一位成年人（18周岁及以上）在同一预约中参观，"
-                "请把同行的成年人加入本次预约。"
-            )
-        }
+        return {"visitors": MINOR_WITHOUT_ADULT}
     if code == "duplicate_visitor":
         if details.get("within_request"):
-            return {"visitors": Msg("同一证件在本次预约中填写了两次，请删除重复的参观者。")}
+            return {"visitors": SAME_PERSON_TWICE}
         return {
             "visitors": Msg(
                 "有参观者当天已有预约，每人每天只能预约一次。可在“我的预约”中查看或取消原预约。"
@@ -297,7 +343,7 @@ def lookup_problems(error: DomainError, form: LookupForm) -> Problems:
     if error.code == "invalid_phone":
         return {"phone": PHONE_INVALID}
     if error.code == "invalid_id_number":
-        return {"id_number": id_number_invalid(form.id_type)}
+        return {"id_number": id_number_invalid(form.id_type, error.details.get("problem"))}
     return {"form": ErrorText(error)}
 
 

@@ -26,6 +26,7 @@ from reservations.booking.schemas import BookingOut, BookingRequest
 from reservations.errors import DomainError, NotFound
 from reservations.gate import service as gate
 from reservations.http import DbSession, language_of, undo_refused
+from reservations.museum import service as museum
 from reservations.protection.guard import guard_booking, guard_lookup
 from reservations.rules import service as rules_service
 from reservations.visitor import calendar, forms, grants, ics
@@ -67,17 +68,24 @@ def _booking_field_order(form: BookingForm) -> list[str]:
 # --- the calendar ----------------------------------------------------------------------------
 
 
+def museum_context(session: Session) -> dict[str, Any]:
+    """Where the museum is, when it is open, how to get there and today's notices."""
+    rules = rules_service.current(session)
+    return {
+        "museum": rules.museum,
+        "hours": rules.hours,
+        "closed_text": calendar.closed_weekdays(rules),
+        "notices": museum.current(session),
+    }
+
+
 @router.get("/")
 def home(request: Request, session: DbSession) -> Response:
     rules = rules_service.current(session)
     return render(
         request,
         "visitor/home.html",
-        {
-            "calendar": calendar.upcoming(session),
-            "rules": rules,
-            "closed_text": calendar.closed_weekdays(rules),
-        },
+        {"calendar": calendar.upcoming(session), "rules": rules, **museum_context(session)},
     )
 
 
@@ -188,8 +196,11 @@ def submit_booking(
         form_key=form_key,
     )
     language = language_of(request)
+    # Rules at most a second old: enough to list the form's problems before any write,
+    # and the placement path checks the limit again with the rules in force.
+    max_visitors = rules_service.recent().individual.max_visitors_per_booking
     try:
-        booking_request = forms.build_request(form, day, language, clock.today())
+        booking_request = forms.build_request(form, day, language, clock.today(), max_visitors)
         reference, token = _create_once(session, booking_request, form.form_key, language)
     except DomainError as error:
         if not _fixable_on_form(error):
@@ -341,6 +352,7 @@ def _manage_page(
     context = _booking_context(session, booking)
     context.update(
         {
+            **museum_context(session),
             "manage_path": path,
             "manage_url": str(request.base_url).rstrip("/") + path,
             "just_booked": request.query_params.get("booked") == "1",
@@ -367,6 +379,7 @@ def manage_booking(request: Request, session: DbSession, reference: str, token: 
 def print_tickets(request: Request, session: DbSession, reference: str, token: str) -> Response:
     booking = booking_service.read(session, reference, token)
     context = _booking_context(session, booking)
+    context.update(museum_context(session))
     context["manage_path"] = _manage_path(booking.reference, token)
     return render(request, "visitor/print.html", context, headers=dict(_PRIVATE_HEADERS))
 

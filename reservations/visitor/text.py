@@ -38,6 +38,26 @@ class Msg:
         return f"Msg({self.msgid!r})"
 
 
+class Plural:
+    """A counted message (``%(num)s`` is the count), in the form the reader's language uses
+    for that count: "1 day", "2 days" (see ``web.i18n.ngettext``)."""
+
+    __slots__ = ("count", "msgid", "plural", "variables")
+
+    def __init__(self, msgid: str, plural: str, count: int, **variables: object) -> None:
+        self.msgid = msgid
+        self.plural = plural
+        self.count = count
+        self.variables = variables
+
+    def __str__(self) -> str:
+        values = {name: str(value) for name, value in self.variables.items()}
+        return i18n.ngettext(self.msgid, self.plural, self.count, num=self.count, **values)
+
+    def __html__(self) -> Markup:
+        return escape(str(self))
+
+
 class ListText:
     """Items joined as the reader's language lists them: ``周一、周二`` or ``Mon, Tue``."""
 

@@ -10,25 +10,35 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "media-src 'self' blob:",
-        "worker-src 'self' blob:",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
 
+def _policy(style_source: str) -> str:
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            f"style-src {style_source}",
+            "img-src 'self' data: blob:",
+            "media-src 'self' blob:",
+            "worker-src 'self' blob:",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+CONTENT_SECURITY_POLICY = _policy("'self'")
+# /docs and /redoc only: Swagger UI and ReDoc inject their styles at run time. Scripts stay
+# this service's own files there too.
+DOCS_CONTENT_SECURITY_POLICY = _policy("'self' 'unsafe-inline'")
+_DOCS_PATHS = frozenset({"/docs", "/redoc"})
+
+_POLICY = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
+_DOCS_POLICY = (b"content-security-policy", DOCS_CONTENT_SECURITY_POLICY.encode())
 _HEADERS = [
-    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"same-origin"),
@@ -50,8 +60,9 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
-        wanted = list(_HEADERS)
-        if scope.get("path", "").startswith("/api/"):
+        path = scope.get("path", "")
+        wanted = [_DOCS_POLICY if path in _DOCS_PATHS else _POLICY, *_HEADERS]
+        if path.startswith("/api/"):
             wanted.append(_NO_STORE)
         if scope.get("scheme") == "https":
             wanted.append(_HSTS)

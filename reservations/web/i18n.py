@@ -1,10 +1,17 @@
 """Translations for pages and messages: Simplified Chinese is the source language, English
-comes from gettext catalogs (``templates/locale/en/*.po``, one per area of the product)."""
+comes from gettext catalogs (``templates/locale/en/*.po``, one per area of the product).
+
+Counted messages (``ngettext``) take their forms from the catalog's ``msgid_plural`` entries
+and choose among them with the catalog's own plural rule (Babel's ``Plural-Forms`` for the
+language): "1 visitor", "2 visitors". Chinese has one form."""
 
 from __future__ import annotations
 
+import gettext as gnu_gettext
 import threading
+from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 
 from babel.messages.pofile import read_po
 
@@ -20,34 +27,63 @@ current_area: ContextVar[str] = ContextVar("current_area", default="")
 _lock = threading.Lock()
 _catalogs: dict[str, dict[str, str]] | None = None
 _by_area: dict[str, dict[str, dict[str, str]]] | None = None
+_plurals: dict[str, dict[str, dict[str, Plural]]] | None = None
 
 
-def _load() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, dict[str, str]]]]:
+@dataclass(frozen=True, slots=True)
+class Plural:
+    """A counted message's forms in one language, and the rule that picks one."""
+
+    forms: tuple[str, ...]
+    rule: Callable[[int], int]
+
+    def choose(self, count: int) -> str:
+        return self.forms[min(max(self.rule(count), 0), len(self.forms) - 1)]
+
+
+_Loaded = tuple[
+    dict[str, dict[str, str]],
+    dict[str, dict[str, dict[str, str]]],
+    dict[str, dict[str, dict[str, Plural]]],
+]
+
+
+def _load() -> _Loaded:
     merged_catalogs: dict[str, dict[str, str]] = {}
     area_catalogs: dict[str, dict[str, dict[str, str]]] = {}
+    plural_catalogs: dict[str, dict[str, dict[str, Plural]]] = {}
     root = resources.templates_dir() / "locale"
     for language in LANGUAGES:
         merged: dict[str, str] = {}
         areas: dict[str, dict[str, str]] = {}
+        counted: dict[str, dict[str, Plural]] = {}
         for path in sorted((root / language).glob("*.po")) if (root / language).is_dir() else []:
             with path.open("rb") as handle:
-                catalog = read_po(handle)
+                catalog = read_po(handle, locale=language)
+            rule = gnu_gettext.c2py(catalog.plural_expr)
             own = areas.setdefault(path.stem, {})
+            own_counted = counted.setdefault(path.stem, {})
             for message in catalog:
-                if message.id and message.string and isinstance(message.id, str):
+                if not message.id or not message.string:
+                    continue
+                if isinstance(message.id, str):
                     own[message.id] = str(message.string)
                     merged.setdefault(message.id, str(message.string))
+                elif all(message.string):
+                    # Keyed by the singular, as ngettext looks it up.
+                    own_counted[message.id[0]] = Plural(tuple(message.string), rule)
         merged_catalogs[language] = merged
         area_catalogs[language] = areas
-    return merged_catalogs, area_catalogs
+        plural_catalogs[language] = counted
+    return merged_catalogs, area_catalogs, plural_catalogs
 
 
-def _loaded() -> tuple[dict[str, dict[str, str]], dict[str, dict[str, dict[str, str]]]]:
-    global _catalogs, _by_area
+def _loaded() -> _Loaded:
+    global _catalogs, _by_area, _plurals
     with _lock:
-        if _catalogs is None or _by_area is None:
-            _catalogs, _by_area = _load()
-        return _catalogs, _by_area
+        if _catalogs is None or _by_area is None or _plurals is None:
+            _catalogs, _by_area, _plurals = _load()
+        return _catalogs, _by_area, _plurals
 
 
 def catalogs() -> dict[str, dict[str, str]]:
@@ -71,8 +107,20 @@ def gettext(message: str, **variables: object) -> str:
 
 
 def ngettext(singular: str, plural: str, count: int, **variables: object) -> str:
-    chosen = singular if count == 1 or current_language.get() == "zh" else plural
-    return gettext(chosen, num=count, **variables)
+    """A counted message in the current language: its catalog's form for ``count``
+    (``%(num)s`` is the count), preferring the current area's catalog. Placeholders are
+    filled in when ``variables`` are given (templates fill them in themselves)."""
+    language = current_language.get()
+    if language == "zh":
+        chosen = singular
+    else:
+        areas = _loaded()[2].get(language, {})
+        entry = areas.get(current_area.get(), {}).get(singular) or next(
+            (own[singular] for own in areas.values() if singular in own), None
+        )
+        untranslated = singular if count == 1 else plural
+        chosen = entry.choose(count) if entry is not None else untranslated
+    return chosen % {"num": count, **variables} if variables else chosen
 
 
 _ = gettext

@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from reservations import clock, resources
 from reservations.web import i18n
 from reservations.web.csrf import csrf_token_for
+from reservations.web.static import static_url
 
 _environment: Environment | None = None
 
@@ -26,6 +27,7 @@ def environment() -> Environment:
             lstrip_blocks=True,
         )
         env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+        env.globals["static_url"] = static_url
         _environment = env
     return _environment
 

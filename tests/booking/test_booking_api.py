@@ -247,9 +247,13 @@ def test_today_is_too_soon(client: TestClient) -> None:
 
 
 def test_individual_channel_opening_date(client: TestClient) -> None:
+    # Before its opening day nobody books the channel, whatever the visit date.
     set_clock(client, "2020-09-25T10:00:00+08:00")
     early = book(client, people.booking(date(2020, 9, 27)))
     assert early.json()["error"]["details"] == {"reason": "channel_not_open"}
+    later = book(client, people.booking(date(2020, 9, 29)))
+    assert later.json()["error"]["details"] == {"reason": "channel_not_open"}
+    set_clock(client, "2020-09-28T10:00:00+08:00")
     assert book(client, people.booking(date(2020, 9, 29))).status_code == 201
 
 

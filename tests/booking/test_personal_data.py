@@ -72,6 +72,8 @@ def test_rehearsal_clock_route_exists_only_with_a_frozen_clock(
     from tests.conftest import start_in_process
 
     del sqlite_service.env["RESERVATIONS_FAKE_NOW"]
+    # The real clock never runs on a rehearsal's data: a directory of its own.
+    sqlite_service.env["RESERVATIONS_DATA_DIR"] += "-real"
     with start_in_process(sqlite_service, monkeypatch) as real_clock:
         response = real_clock.put("/api/v1/test/clock", json={"now": "2026-03-10T10:00:00+08:00"})
         assert response.status_code == 404

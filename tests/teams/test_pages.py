@@ -37,7 +37,7 @@ def test_request_form_offers_the_team_days_and_slots(client: TestClient) -> None
     assert "团队参观预约" in html and 'href="/"' in html
     assert re.search(r"<form[^>]*action=\"/teams\"[^>]*data-challenge", html)
     assert '<input type="hidden" name="challenge_solution">' in html
-    assert '<script src="/static/pow.js" defer></script>' in html
+    assert re.search(r'<script src="/static/pow\.[0-9a-f]{12}\.js" defer></script>', html)
     assert 'name="csrf_token"' in html and 'name="request_key"' in html
     assert "敏感个人信息" in html and "监护人" in html and "30 天内删除" in html
     assert 'value="2026-03-10|0900"' in html and "3月10日周二" in html

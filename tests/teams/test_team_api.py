@@ -70,11 +70,14 @@ def test_team_channel_opening_date(client: TestClient) -> None:
     days = client.get("/api/v1/availability?start=2020-10-01&end=2020-10-08").json()["days"]
     reasons = {d["date"]: (d["reason"], d["team"]["reason"]) for d in days}
     assert reasons["2020-10-01"] == (None, "channel_not_open")  # individuals already book
-    assert reasons["2020-10-07"][1] == "channel_not_open"
-    assert reasons["2020-10-08"][1] is None
+    # Not open until its opening day, whatever the visit date.
+    assert {team for _individual, team in reasons.values()} == {"channel_not_open"}
 
     set_clock(client, "2020-10-01T10:00:00+08:00")
-    opening_day = request_visit(client, factories.team_request(date(2020, 10, 8)))
+    too_early = request_visit(client, factories.team_request(date(2020, 10, 9)))
+    assert too_early.json()["error"]["details"] == {"reason": "channel_not_open"}
+    set_clock(client, "2020-10-08T10:00:00+08:00")
+    opening_day = request_visit(client, factories.team_request(date(2020, 10, 9)))
     assert opening_day.status_code == 201, opening_day.text
 
 

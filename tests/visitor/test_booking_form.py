@@ -43,7 +43,7 @@ def test_the_form_offers_the_days_slots_and_every_document_type(client: TestClie
         assert f'<option value="{id_type}"' in html
     # The hooks of the bot protection and the privacy notice with its separate consents.
     assert "data-challenge" in html and 'name="challenge_solution"' in html
-    assert '<script src="/static/pow.js" defer></script>' in html
+    assert re.search(r'<script src="/static/pow\.[0-9a-f]{12}\.js" defer></script>', html)
     for name in ("consent", "sensitive_consent", "guardian_consent"):
         assert f'name="{name}"' in html
     assert "参观日后30天删除" in html and "处理目的" in html and "您的权利" in html
@@ -132,7 +132,7 @@ def test_every_mistake_of_the_form_shows_at_once_next_to_its_field(client: TestC
     assert response.status_code == 422
     html = response.text
     assert field_error(html, "name-0") == "请填写姓名。"
-    assert "身份证号码有误" in field_error(html, "id_number-1")
+    assert "最后一位（校验位）与前17位对不上" in field_error(html, "id_number-1")
     assert "港澳通行证号码有误" in field_error(html, "id_number-2")
     assert "11位中国大陆手机号码" in field_error(html, "phone")
     assert "电子邮箱格式不正确" in field_error(html, "email")
@@ -154,7 +154,7 @@ def test_every_mistake_of_the_form_shows_at_once_next_to_its_field(client: TestC
         ("same_person_twice", "visitors", "同一证件在本次预约中填写了两次"),
         ("no_slot", "slot", "请选择参观时段。"),
         ("unknown_slot", "slot", "请选择参观时段。"),
-        ("no_visitor", "visitors", "请至少填写一位参观者。"),
+        ("no_visitor", "name-0", "请填写姓名。"),
     ],
 )
 def test_refusals_the_visitor_can_fix_show_next_to_the_field(

@@ -69,7 +69,7 @@ def test_book_for_an_adult_and_a_child_see_and_decode_the_qr_then_cancel(
     first.get_by_label("证件号码").fill(adult_id[:-1] + ("1" if adult_id[-1] != "1" else "2"))
     first.get_by_label("证件号码").blur()
     # Checked as typed, in the server's words, before anything is sent.
-    assert "身份证号码有误" in page.locator("#id_number-0-error").inner_text()
+    assert "校验位" in page.locator("#id_number-0-error").inner_text()
     first.get_by_label("证件号码").fill(adult_id)
     assert page.locator("#id_number-0-error").count() == 0
 
@@ -159,7 +159,9 @@ def test_switch_to_english_and_see_the_form_and_a_refusal_in_english(
     message = page.locator("#visitors-error")
     message.wait_for()
     assert "Children under 14 must be booked together with an adult" in message.inner_text()
-    assert page.get_by_role("alert").get_by_role("link").count() == 1  # the summary
+    # Said in the browser, before anything was sent, at the field to fix.
+    assert visitor.get_by_label("Name").evaluate("element => element === document.activeElement")
+    assert "visitors-error" in visitor.get_by_label("Name").get_attribute("aria-describedby")
     # What was typed is still there to fix.
     assert visitor.get_by_label("Name").input_value() == "Li Xiaosi"
     assert fits_the_screen(page)

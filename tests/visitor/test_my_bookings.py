@@ -77,7 +77,7 @@ def test_mistyped_lookups_show_the_message_by_the_field(client: TestClient) -> N
     assert 'id="phone-error"' in response.text and "11位中国大陆手机号码" in response.text
     typo = look_up(client, "110105194912310021")
     assert typo.status_code == 422
-    assert 'id="id_number-error"' in typo.text and "身份证号码有误" in typo.text
+    assert 'id="id_number-error"' in typo.text and "最后一位（校验位）" in typo.text
     assert 'value="110105194912310021"' in typo.text  # back in its own field only
     empty = look_up(client, "")
     assert empty.status_code == 422 and "请填写预约时登记的证件号码" in empty.text

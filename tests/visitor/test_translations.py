@@ -14,8 +14,15 @@ LOCALE = REPO / "templates" / "locale" / "en"
 
 
 def read_catalog(path: Path) -> dict[str, str]:
+    """msgid -> English; a counted message by its singular, its forms joined."""
     with path.open("rb") as handle:
-        return {str(m.id): str(m.string) for m in read_po(handle) if m.id and m.string}
+        return {
+            m.id if isinstance(m.id, str) else m.id[0]: (
+                m.string if isinstance(m.string, str) else " | ".join(m.string)
+            )
+            for m in read_po(handle)
+            if m.id and m.string
+        }
 
 
 def source_messages() -> set[str]:
@@ -29,7 +36,7 @@ def source_messages() -> set[str]:
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Name)
-                and node.func.id in ("Msg", "_")
+                and node.func.id in ("Msg", "Plural", "_")
                 and node.args
                 and isinstance(node.args[0], ast.Constant)
                 and isinstance(node.args[0].value, str)

@@ -52,14 +52,22 @@
     return [year, month, day];
   }
 
-  function residentIdOk(number) {
-    if (!/^\d{17}[\dX]$/.test(number)) return false;
-    if (PROVINCES.indexOf(+number.slice(0, 2)) < 0) return false;
+  // "" when the number is a resident ID, else what is wrong with it (the server's words for
+  // each: format, address_code, birth_date, check_character).
+  function residentIdProblem(number) {
+    if (!/^\d{17}[\dX]$/.test(number)) return "format";
+    if (PROVINCES.indexOf(+number.slice(0, 2)) < 0) return "address_code";
     var born = birthDate(number);
-    if (!born || born[0] < 1900 || number.slice(6, 14) > visitDate.replace(/-/g, "")) return false;
+    if (!born || born[0] < 1900 || number.slice(6, 14) > visitDate.replace(/-/g, "")) {
+      return "birth_date";
+    }
     var total = 0;
     for (var i = 0; i < 17; i++) total += (+number.charAt(i)) * WEIGHTS[i];
-    return CHECK.charAt(total % 11) === number.charAt(17);
+    return CHECK.charAt(total % 11) === number.charAt(17) ? "" : "check_character";
+  }
+
+  function residentIdOk(number) {
+    return residentIdProblem(number) === "";
   }
 
   function documentOk(type, number) {
@@ -75,14 +83,22 @@
     return /^1[3-9]\d{9}$/.test(digits);
   }
 
-  function isChild(type, raw) {
+  // Age on the visit day from a valid resident ID; null when the document tells no age
+  // (other documents count as adults', as on the server); undefined for no valid number.
+  function ageOf(type, raw) {
     var number = clean(raw);
-    if (type !== "resident_id" || !residentIdOk(number) || !visitDate) return false;
+    if (!number || !documentOk(type, number)) return undefined;
+    if (type !== "resident_id" || !visitDate) return null;
     var born = birthDate(number);
     var visit = visitDate.split("-").map(Number);
     var age = visit[0] - born[0];
     if (visit[1] < born[1] || (visit[1] === born[1] && visit[2] < born[2])) age -= 1;
-    return age < 14;
+    return age;
+  }
+
+  function isChild(type, raw) {
+    var age = ageOf(type, raw);
+    return typeof age === "number" && age < 14;
   }
 
   // --- messages next to the fields --------------------------------------------------------
@@ -142,6 +158,10 @@
     var type = row.querySelector("[data-id-type]").value;
     var number = clean(input.value);
     if (!number) return msg("number");
+    if (type === "resident_id") {
+      var problem = residentIdProblem(number);
+      return problem ? msg("resident_id-" + problem) || msg(type) : "";
+    }
     return documentOk(type, number) ? "" : msg(type);
   }
 
@@ -161,6 +181,16 @@
     for (var i = 0; i < rows.length; i++) {
       var type = rows[i].querySelector("[data-id-type]").value;
       if (isChild(type, rows[i].querySelector("[data-id-number]").value)) return true;
+    }
+    return false;
+  }
+
+  function adultInBooking() {
+    var rows = rowsBox.querySelectorAll("[data-row]");
+    for (var i = 0; i < rows.length; i++) {
+      var age = ageOf(rows[i].querySelector("[data-id-type]").value,
+        rows[i].querySelector("[data-id-number]").value);
+      if (age === null || (typeof age === "number" && age >= 18)) return true;
     }
     return false;
   }
@@ -269,6 +299,24 @@
     for (var i = 0; i < inputs.length; i++) {
       check(inputs[i]);
       if (inputs[i].getAttribute("aria-invalid") === "true") found.push(inputs[i]);
+    }
+    // A child needs an adult in the same booking: said now, with everything else.
+    var visitorsBox = document.getElementById("visitors");
+    var firstName = rowsBox.querySelector("[data-name]");
+    if (visitorsBox && firstName) {
+      var alone = childInBooking() && !adultInBooking() ? msg("minor_without_adult") : "";
+      var old = document.getElementById("visitors-error");
+      if (old) old.parentNode.removeChild(old);
+      describedBy(firstName, "visitors-error", !!alone);
+      if (alone) {
+        var note = document.createElement("p");
+        note.className = "field-error";
+        note.id = "visitors-error";
+        note.textContent = alone;
+        visitorsBox.insertBefore(note, rowsBox);
+        firstName.setAttribute("aria-invalid", "true");
+        found.push(firstName);
+      }
     }
     ["consent", "sensitive_consent", "guardian_consent"].forEach(function (name) {
       var box = document.getElementById(name);

@@ -1,0 +1,1 @@
+"""How the museum presents itself: address, hours, directions and the notices admins post."""
