@@ -31,6 +31,7 @@ from reservations.gate.schemas import ExitsIn, ExitsOut, OccupancyOut, ScanIn
 from reservations.http import DbSession, error_body, language_of, undo_refused
 from reservations.web import csrf, i18n
 from reservations.web.session import StaffPage
+from reservations.web.static import static_url
 from reservations.web.templating import environment, render
 
 router = APIRouter(include_in_schema=False)
@@ -42,17 +43,22 @@ CsrfHeader = Annotated[str | None, Header(alias=CSRF_HEADER, max_length=100)]
 
 # What the service worker keeps for the page to open without the network. Every file the
 # page loads is here (a test holds the page to it).
-OFFLINE_ASSETS = (
-    "/static/app.css",
-    "/static/gate/scan.css",
-    "/static/gate/offline.js",
-    "/static/gate/scan.js",
-    "/static/gate/vendor/jsQR.js",
-    "/static/gate/vendor/noble-ed25519.js",
-    "/static/gate/icon.svg",
-    "/static/gate/icon-192.png",
-    "/static/gate/icon-512.png",
+OFFLINE_FILES = (
+    "app.css",
+    "gate/scan.css",
+    "gate/offline.js",
+    "gate/scan.js",
+    "gate/vendor/jsQR.js",
+    "gate/vendor/noble-ed25519.js",
+    "gate/icon.svg",
+    "gate/icon-192.png",
+    "gate/icon-512.png",
 )
+
+
+def offline_assets() -> list[str]:
+    """The versioned URLs the page loads its files from, which the worker keeps."""
+    return [static_url(name) for name in OFFLINE_FILES]
 
 
 @router.get(PAGE)
@@ -83,9 +89,9 @@ def old_address() -> Response:
 def offline_version() -> str:
     """Changes whenever a kept file or the worker itself changes: a new cache replaces the old."""
     digest = hashlib.sha256()
-    for url in OFFLINE_ASSETS:
-        digest.update(url.encode())
-        digest.update((resources.static_dir() / url.removeprefix("/static/")).read_bytes())
+    for name in OFFLINE_FILES:
+        digest.update(name.encode())
+        digest.update((resources.static_dir() / name).read_bytes())
     digest.update((resources.templates_dir() / "gate" / "sw.js").read_bytes())
     return digest.hexdigest()[:16]
 
@@ -98,7 +104,7 @@ def service_worker() -> Response:
         .render(
             version=offline_version(),
             page=PAGE,
-            assets=json.dumps(OFFLINE_ASSETS),
+            assets=json.dumps(offline_assets()),
         )
     )
     return Response(
@@ -142,9 +148,9 @@ def manifest(lang: Lang = None) -> Response:
         "background_color": "#ffffff",
         "theme_color": "#0b5cab",
         "icons": [
-            {"src": "/static/gate/icon-192.png", "sizes": "192x192", "type": "image/png"},
-            {"src": "/static/gate/icon-512.png", "sizes": "512x512", "type": "image/png"},
-            {"src": "/static/gate/icon.svg", "sizes": "any", "type": "image/svg+xml"},
+            {"src": static_url("gate/icon-192.png"), "sizes": "192x192", "type": "image/png"},
+            {"src": static_url("gate/icon-512.png"), "sizes": "512x512", "type": "image/png"},
+            {"src": static_url("gate/icon.svg"), "sizes": "any", "type": "image/svg+xml"},
         ],
     }
     return Response(

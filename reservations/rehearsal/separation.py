@@ -60,9 +60,11 @@ def database_mode(connection: Connection, data_dir: Path) -> str | None:
     mark = connection.execute(text("SELECT mode FROM clock_mark WHERE id = 1")).scalar()
     if mark is not None:
         return str(mark)
+    # A database from before the mark that holds data serves whatever its data directory
+    # served: a frozen clock there betrays a rehearsal.
     for statement in _USED:
         if connection.execute(statement).first() is not None:
-            return REHEARSAL if (data_dir / CLOCK_FILE).exists() else REAL
+            return REHEARSAL if directory_mode(data_dir) == REHEARSAL else REAL
     return None
 
 

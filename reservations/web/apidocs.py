@@ -92,6 +92,20 @@ REQUEST_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "headcount": None,
     },
     ("post", "/api/v1/gate/exits"): {"gate": "east-exit", "count": 3},
+    ("post", "/api/v1/gate/offline-scans"): {
+        "device": "tablet-3",
+        "scans": [
+            {
+                "id": "5f0c6b8e-2d4a-4f3e-9b1a-7c2d8e9f0a1b",
+                "payload": _TICKET,
+                "gate": "east-1",
+                "direction": "in",
+                "at": "2026-03-10T09:12:30+08:00",
+                "headcount": None,
+            }
+        ],
+    },
+    ("put", "/api/v1/admin/gates/{gate}"): {"offline_margin": 30},
     ("put", "/api/v1/test/clock"): {"now": "2026-03-10T08:30:00+08:00"},
     ("post", "/api/v1/admin/notices"): {
         "text": "3月14日下午二层展区维护，其余展区照常开放。",

@@ -15,9 +15,10 @@ from sqlmodel import select
 from reservations import db
 from reservations.admin.models import AuditEntry
 from reservations.gate.models import GateSetting
-from reservations.gate.pages import OFFLINE_ASSETS
+from reservations.gate.pages import offline_assets
 from reservations.web import session as staff_session
 from reservations.web.headers import CONTENT_SECURITY_POLICY
+from reservations.web.static import static_url
 from tests.conftest import REPO, set_clock
 from tests.gate.factories import OPENING, book, page_session
 
@@ -47,14 +48,14 @@ def test_the_service_worker_covers_the_page_and_keeps_every_file_it_loads(
     version = re.search(r'var VERSION = "([0-9a-f]{16})"', worker.text)
     assert version is not None
     kept = json.loads(re.search(r"var ASSETS = (\[.*?\]);", worker.text).group(1))  # type: ignore[union-attr]
-    assert kept == list(OFFLINE_ASSETS)
+    assert kept == offline_assets()
     loaded = set(re.findall(r'(?:href|src|data-[a-z-]+-url)="(/static/[^"]+)"', html))
     assert loaded and loaded <= set(kept), loaded - set(kept)
     for asset in kept:
         assert client.get(asset).status_code == 200, asset
     # The same files, the same version; scripts are served as JavaScript (one is a module).
     assert client.get("/gate/sw.js").text == worker.text
-    module = client.get("/static/gate/vendor/noble-ed25519.js")
+    module = client.get(static_url("gate/vendor/noble-ed25519.js"))
     assert module.headers["content-type"].startswith("text/javascript")
 
 

@@ -6,6 +6,7 @@ import re
 
 from fastapi.testclient import TestClient
 
+from reservations.web.static import static_url
 from tests.conftest import set_clock
 from tests.gate.factories import OPENING, book, page_session, staff_headers, team_ticket
 
@@ -24,8 +25,8 @@ def test_the_page_runs_no_inline_code(client: TestClient) -> None:
     assert "style=" not in html
     assert not re.search(r"\son[a-z]+=", html)
     assert re.findall(r"<script[^>]*>", html) == [
-        '<script src="/static/gate/offline.js" defer>',
-        '<script src="/static/gate/scan.js" defer>',
+        f'<script src="{static_url("gate/offline.js")}" defer>',
+        f'<script src="{static_url("gate/scan.js")}" defer>',
     ]
     assert 'id="occupancy-inside">0<' in html and 'id="occupancy-limit">600<' in html
     for asset in ("/static/gate/scan.js", "/static/gate/scan.css", "/static/gate/vendor/jsQR.js"):

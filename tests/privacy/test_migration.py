@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from reservations import db
 from reservations.booking.identities import DOCUMENT, IDENTITY, PHONE
 from reservations.bootstrap import reset_process_state
 from reservations.privacy.vault import get_vault
+from reservations.rehearsal import separation
 from tests.conftest import TOMORROW, Service, start_in_process
 from tests.support import people, schema
 
@@ -33,6 +35,10 @@ def old_schema(service: Service, monkeypatch: pytest.MonkeyPatch) -> Iterator[Se
     for key, value in service.env.items():
         monkeypatch.setenv(key, value)
     reset_process_state()
+    # Rows written by a frozen-clock service before the clock was remembered: a rehearsal's.
+    data_dir = Path(service.env["RESERVATIONS_DATA_DIR"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / separation.MARK_FILE).write_text(separation.REHEARSAL + "\n")
     with db.get_engine().connect() as connection:
         command.upgrade(db.alembic_config(connection), BEFORE)
         connection.commit()
