@@ -31,6 +31,12 @@ _TYPES = {".webmanifest": "application/manifest+json", ".ico": "image/x-icon"}
 # Large bundles (the API documentation's) compress at a lower brotli quality: quality 11
 # takes seconds per megabyte, and they are asked for once per worker.
 _BROTLI_QUALITY_LIMIT = 256 * 1024
+# ReDoc draws its maker's logo from a CDN in the sidebar of every page. No page of this
+# service asks another host for anything: with an empty address the image fails at once and
+# ReDoc hides it (its own error handler), and no request leaves the browser.
+_NO_REMOTE_FETCHES = {
+    "redoc.standalone.js": ((b"https://cdn.redoc.ly/redoc/logo-mini.svg", b""),),
+}
 
 
 @dataclass
@@ -98,6 +104,8 @@ class StaticAssets:
         found = None
         if path is not None:
             content = path.read_bytes()
+            for remote, local in _NO_REMOTE_FETCHES.get(path.name, ()):
+                content = content.replace(remote, local)
             suffix = path.suffix.lower()
             media_type = _TYPES.get(suffix) or mimetypes.guess_type(path.name)[0]
             media_type = media_type or "application/octet-stream"
