@@ -84,7 +84,7 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityHeaders)
     if settings.access_log == "on":
         app.add_middleware(AccessLog)
-    app.add_middleware(metrics.RequestMetrics)
+    app.add_middleware(metrics.RequestMetrics, prefixes=(API_PREFIX,))
     if settings.trusted_proxies:
         # Outermost: everything inside sees the visitor's address and scheme.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

@@ -162,18 +162,32 @@ def worker_started() -> None:
 # --- the requests ---------------------------------------------------------------------------
 
 
-def route_template(scope: Scope) -> str:
-    """The matched route's template (``/api/v1/bookings/{reference}``), never the path."""
+def route_template(scope: Scope, prefixes: tuple[str, ...] = ()) -> str:
+    """The matched route's template (``/api/v1/bookings/{reference}``), never the path.
+
+    A route included under a router's prefix knows its template without the prefix; the
+    prefix is one of ``prefixes`` (fixed strings of the application, never the client's)
+    when the request's path starts with it and the route matches what follows.
+    """
     route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) and path else UNMATCHED
+    template = getattr(route, "path", None)
+    if not isinstance(template, str) or not template:
+        return UNMATCHED
+    pattern = getattr(route, "path_regex", None)
+    path = scope.get("path", "")
+    if pattern is not None and not pattern.match(path):
+        for prefix in prefixes:
+            if path.startswith(prefix) and pattern.match(path[len(prefix) :]):
+                return prefix + template
+    return template
 
 
 class RequestMetrics:
     """Pure ASGI: counts each HTTP request by route template and status, and its latency."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.prefixes = prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -194,7 +208,7 @@ class RequestMetrics:
             method = scope["method"]
             instruments().observe_request(
                 method if method in _METHODS else "other",
-                route_template(scope),
+                route_template(scope, self.prefixes),
                 status,
                 clock.monotonic() - started,
             )
