@@ -44,6 +44,7 @@ from sqlalchemy.engine import make_url
 
 from reservations import clock
 from reservations.privacy.vault import MASTER_KEY_FILE
+from reservations.rehearsal import separation
 from reservations.settings import Settings
 from reservations.tickets.signing import KEY_DIR
 
@@ -183,6 +184,8 @@ def make_backup(settings: Settings, path: Path | None = None, *, with_data_key: 
         "data_key_fingerprint": key_fingerprint(master) if master is not None else None,
         "data_key_included": False,
         "data_key_in_environment": settings.secret_key is not None,
+        # Real data or a rehearsal's: the restored directory serves the same clock.
+        "clock_mode": separation.directory_mode(settings.data_dir),
     }
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".backup-") as work:
         folder = Path(work)
@@ -300,6 +303,9 @@ def restore(settings: Settings, path: Path) -> Restored:
             describe_database(folder / DATABASE)
             previous = _replace_database(settings, folder / DATABASE)
         added = _add_keys(folder / KEY_DIR, data_dir / KEY_DIR)
+        mode = manifest.get("clock_mode")
+        if mode and not (data_dir / separation.MARK_FILE).exists():
+            (data_dir / separation.MARK_FILE).write_text(f"{mode}\n")
         key_restored = _put_back_data_key(folder / MASTER_KEY_FILE, data_dir / MASTER_KEY_FILE)
     return Restored(manifest, has_database, added, key_restored, previous)
 
