@@ -85,7 +85,7 @@ class Cluster:
     def drop_database(self, name: str) -> None:
         self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    def halt(self) -> None:
+    def halt(self, *, check: bool = True) -> None:
         """Stop the server as a crash would (immediate mode), keeping its data."""
         subprocess.run(
             _as_owner(
@@ -99,7 +99,7 @@ class Cluster:
                 ]
             ),
             capture_output=True,
-            check=True,
+            check=check,
         )
 
     def resume(self) -> None:
@@ -107,20 +107,7 @@ class Cluster:
         _pg_ctl_start(self.bin_dir, self.directory, self.options)
 
     def stop(self) -> None:
-        subprocess.run(
-            _as_owner(
-                [
-                    str(self.bin_dir / "pg_ctl"),
-                    "-D",
-                    str(self.directory / "data"),
-                    "-m",
-                    "immediate",
-                    "stop",
-                ]
-            ),
-            capture_output=True,
-            check=False,
-        )
+        self.halt(check=False)
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
