@@ -28,6 +28,8 @@ from reservations.jobs.router import router as jobs_router
 from reservations.logs import AccessLog, install_log_redaction
 from reservations.museum import pages as museum_pages
 from reservations.museum.router import router as museum_router
+from reservations.ops import metrics
+from reservations.ops.router import router as ops_router
 from reservations.protection.bodysize import BodySizeLimit
 from reservations.protection.router import router as protection_router
 from reservations.rehearsal.router import router as rehearsal_router
@@ -48,6 +50,7 @@ API_PREFIX = "/api/v1"
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     await run_in_threadpool(prepare_worker)
+    metrics.worker_started()
     jobs_runtime.start()
     try:
         yield
@@ -81,6 +84,7 @@ def create_app() -> FastAPI:
     app.add_middleware(SecurityHeaders)
     if settings.access_log == "on":
         app.add_middleware(AccessLog)
+    app.add_middleware(metrics.RequestMetrics, prefixes=(API_PREFIX,))
     if settings.trusted_proxies:
         # Outermost: everything inside sees the visitor's address and scheme.
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
@@ -111,6 +115,7 @@ def create_app() -> FastAPI:
         api.include_router(rehearsal_router)
     app.include_router(api)
     app.include_router(health_router)
+    app.include_router(ops_router)
     for pages in (
         web_pages.router,
         visitor_pages.router,

@@ -12,6 +12,9 @@ from pydantic import ValidationError
 
 from reservations.bootstrap import WORKER_ENV, prepare
 from reservations.jobs.commands import add_job_commands
+from reservations.ops import backup as ops_backup
+from reservations.ops import metrics
+from reservations.ops.commands import add_ops_commands
 from reservations.rehearsal import separation
 from reservations.settings import explain, get_settings, reset_settings_cache
 from reservations.tickets.commands import add_key_commands
@@ -25,6 +28,11 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ["RESERVATIONS_ACCESS_LOG"] = "off"
         reset_settings_cache()
     prepare()
+    settings = get_settings()
+    # Before any worker starts: where their metrics meet, emptied of an earlier run's.
+    metrics.prepare_directory(settings)
+    # `reservations restore` waits for this to go: never a restore under a running service.
+    ops_backup.hold_service_lock(settings.data_dir)
     os.environ[WORKER_ENV] = "1"
     uvicorn.run(
         "reservations.app:create_app",
@@ -100,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     copy.set_defaults(handler=_rehearsal_copy)
     add_key_commands(commands)
     add_job_commands(commands)
+    add_ops_commands(commands)
     return parser
 
 

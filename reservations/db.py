@@ -34,7 +34,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, create_engine
 
 from reservations import resources
@@ -325,6 +326,14 @@ def short_write(session: Session) -> Iterator[Connection]:
             with contextlib.suppress(SQLAlchemyError):
                 transaction.rollback()
             _commit_failed(exc)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether a database error means "not now" (locked, pool exhausted, the server
+    restarting or out of reach) rather than a fault of the request or of the code."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def _commit_failed(exc: SQLAlchemyError) -> None:

@@ -18,12 +18,13 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from reservations import db
+from reservations.db import database_unavailable
 from reservations.errors import (
     DomainError,
     Forbidden,
@@ -172,9 +173,13 @@ def domain_error_response(request: Request, exc: DomainError) -> Response:
     )
 
 
+# Answered in JSON (or the Prometheus text format) whatever asks: machines read these.
+_MACHINE_PATHS = frozenset({"/health", "/health/ready", "/metrics", "/openapi.json"})
+
+
 def wants_page(request: Request) -> bool:
     path = request.url.path
-    return not (path.startswith("/api/") or path in ("/health", "/openapi.json"))
+    return not (path.startswith("/api/") or path in _MACHINE_PATHS)
 
 
 def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
@@ -209,12 +214,15 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=exc.status_code,
         )
 
-    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
     @app.exception_handler(SATimeoutError)
     async def _database_busy(request: Request, exc: Exception) -> Response:
-        # A locked SQLite file or an exhausted connection pool: the client may retry.
+        if not database_unavailable(exc):
+            return await _unexpected(request, exc)
+        # A locked SQLite file, an exhausted connection pool, a database server that
+        # restarts or cannot be reached: nothing was done, the client may retry.
         log.warning(
-            "database busy (%s) on %s %s",
+            "database unavailable (%s) on %s %s",
             type(exc).__name__,
             request.method,
             loggable_path(request.url.path),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 
@@ -101,6 +102,17 @@ class Settings(BaseSettings):
     sms_token: SecretStr | None = None
     sms_timeout_seconds: float = 10.0
 
+    # Operating it (reservations.ops). ``/metrics`` answers admins (bearer token) and these
+    # addresses or networks (comma-separated, e.g. ``127.0.0.1,10.0.0.0/8``); unset: admins.
+    metrics_allow: str | None = Field(default=None, min_length=1, max_length=2000)
+    # The nightly recount of the counters, and the daily backup of the embedded database
+    # into ``backup_dir`` (default: ``backups`` in the data directory), of which the
+    # newest ``backup_keep`` are kept.
+    check_time: str = Field(default="02:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    backup_time: str = Field(default="03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    backup_dir: Path | None = None
+    backup_keep: int = Field(default=7, ge=1, le=366)
+
     @field_validator("secret_key")
     @classmethod
     def _secret_key_is_strong(cls, value: SecretStr | None) -> SecretStr | None:
@@ -109,6 +121,20 @@ class Settings(BaseSettings):
                 f"must be at least {MIN_SECRET_KEY_BYTES} bytes of random text; make one with: "
                 "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
+        return value
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _metrics_allow_are_networks(cls, value: str | None) -> str | None:
+        if value is not None:
+            for part in value.split(","):
+                try:
+                    ip_network(part.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(
+                        "must be addresses or networks separated by commas, "
+                        "e.g. 127.0.0.1,10.0.0.0/8"
+                    ) from None
         return value
 
     @field_validator("fake_now")
@@ -127,6 +153,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def backup_path(self) -> Path:
+        return self.backup_dir or self.data_dir / "backups"
 
     @property
     def museum_config_path(self) -> Path:

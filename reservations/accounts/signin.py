@@ -32,12 +32,15 @@ from reservations.accounts.models import AccessToken, SignInThrottle, User
 from reservations.accounts.service import issue_token
 from reservations.dbtypes import UTCDateTime
 from reservations.errors import RateLimited
+from reservations.ops import metrics
 from reservations.privacy.vault import get_vault
 from reservations.settings import get_settings
 
 UNKNOWN = passwords.UNKNOWN_ACCOUNT_HASH
 _ACCOUNT = "sign-in-account"
 _PAIR = "sign-in-account-address"
+# The metrics' scope of a sign-in refused because its address is held back.
+LOCKED_OUT = "sign_in_lockout"
 _ADDRESS = "sign-in-address"
 
 
@@ -86,6 +89,7 @@ def sign_in(username: str, password: str, address: str, kind: str = "bearer") ->
         ).one()
         user = session.exec(select(User).where(User.username == username)).first()
     if held_until is not None:
+        metrics.refusal(LOCKED_OUT, RateLimited.code)
         raise RateLimited(max(1, math.ceil((held_until - now).total_seconds())))
 
     usable = user is not None and not user.disabled

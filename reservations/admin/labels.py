@@ -47,6 +47,7 @@ ACTIONS = {
     "gate.offline_margin": N_("设置入口离线预留名额"),
     "gate.offline_conflict": N_("离线扫码冲突"),
     "gate.offline_over_limit": N_("离线放行超过上限"),
+    "ops.counters_repaired": N_("按记录更正计数"),
 }
 
 WEEKDAY_NAMES = {

@@ -29,6 +29,7 @@ from reservations.admin.router import export_response
 from reservations.errors import DomainError, ValidationFailed
 from reservations.gate import service as gate_service
 from reservations.http import DbSession, language_of
+from reservations.ops import jobs as ops_jobs
 from reservations.rules import service as rules_service
 from reservations.rules.errors import InvalidRules, RulesChanged
 from reservations.rules.projection import Projection, project
@@ -241,6 +242,7 @@ def overview(request: Request, session: DbSession, principal: AdminPage) -> Resp
             overrides=[upcoming[day] for day in sorted(upcoming)],
             standard=projection_view(translate, project(rules), "standard-day"),
             warning_days=[day for day in week if day.projection.exceeds_limit],
+            recount=ops_jobs.latest_check(session),
             recent=audit.recent(session, 8),
             rules=rules,
         ),

@@ -45,6 +45,8 @@ from reservations.booking.errors import (
 from reservations.booking.models import CONFIRMED, Booking, Visitor
 from reservations.booking.schemas import BookingOut
 from reservations.booking.views import render_parts
+from reservations.errors import DomainError, ServiceBusy
+from reservations.ops import metrics
 from reservations.privacy.vault import get_vault
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules, Slot
@@ -52,6 +54,8 @@ from reservations.tickets import service as tickets
 from reservations.tickets.models import UNUSED, VALID, Ticket
 from reservations.tickets.signing import get_keyring
 
+# What the metrics name the channel of a request refused before its order was made.
+UNKNOWN_CHANNEL_VALUE = "unknown"
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 # Eight characters of 31 give about 10^12 references: a collision is rare, not impossible,
 # and is met by drawing again.
@@ -116,6 +120,8 @@ class Placed:
     status_code: int = 201
     # A repeated request answered with the first request's booking.
     replayed: bool = False
+    channel: str = UNKNOWN_CHANNEL_VALUE
+    status: str = CONFIRMED
 
 
 def place(
@@ -125,6 +131,40 @@ def place(
     once: Once | None = None,
 ) -> Placed:
     """Place the booking ``order_for`` makes of the rules in force, or raise why not."""
+    ordered: list[Order] = []
+
+    def order_and_note(rules: Rules) -> Order:
+        order = order_for(rules)
+        ordered.append(order)
+        return order
+
+    try:
+        placed = _place(session, day, order_and_note, once)
+    except Exception as exc:
+        channel = ordered[0].channel if ordered else UNKNOWN_CHANNEL_VALUE
+        metrics.booking(channel, *_outcome_of(exc))
+        raise
+    metrics.booking(placed.channel, "replayed" if placed.replayed else placed.status)
+    return placed
+
+
+def _outcome_of(exc: Exception) -> tuple[str, str]:
+    """What the metrics call a placement that did not place: (outcome, error code)."""
+    if isinstance(exc, SoldOut):
+        return "sold_out", exc.code
+    if isinstance(exc, ServiceBusy) or db.database_unavailable(exc):
+        return "unavailable", exc.code if isinstance(exc, DomainError) else ""
+    if isinstance(exc, DomainError):
+        return "refused", exc.code
+    return "error", ""
+
+
+def _place(
+    session: Session,
+    day: date,
+    order_for: Callable[[Rules], Order],
+    once: Once | None,
+) -> Placed:
     now = clock.now()
     with db.reading(session) as connection:
         if once is not None:
@@ -422,7 +462,13 @@ def _write(
             daily_capacity=daily_capacity,
             slot_capacity=slot_capacity,
         )
-    return Placed(prepared.reference, prepared.manage_token, prepared.body)
+    return Placed(
+        prepared.reference,
+        prepared.manage_token,
+        prepared.body,
+        channel=order.channel,
+        status=order.status,
+    )
 
 
 def _replay(connection: Connection, once: Once) -> Placed | None:
@@ -439,4 +485,6 @@ def _replay(connection: Connection, once: Once) -> Placed | None:
         record.body,
         record.status_code,
         replayed=True,
+        channel=str(found.get("channel", UNKNOWN_CHANNEL_VALUE)),
+        status=str(found.get("status", "")),
     )

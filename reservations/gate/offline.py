@@ -40,6 +40,7 @@ from reservations.admin import audit
 from reservations.booking.models import CHECKED_IN, CONFIRMED, Booking
 from reservations.gate import service
 from reservations.gate.models import GateScan, GateSetting, OfflineScan
+from reservations.ops import metrics
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
 from reservations.tickets.models import INSIDE, LEFT, UNUSED, VALID, Ticket
@@ -336,7 +337,9 @@ def record_offline_scans(
                 over_limit=judged.over_limit,
             )
         )
-        results.append(_result(scan.id, scan.direction, at, ticket_id, judged))
+        result = _result(scan.id, scan.direction, at, ticket_id, judged)
+        metrics.scan(scan.direction, result.verdict, source="offline")
+        results.append(result)
     session.expire_all()
     return results
 

@@ -50,6 +50,7 @@ from reservations.booking.models import (
 from reservations.dbtypes import UTCDateTime
 from reservations.errors import field_error
 from reservations.gate.models import GateScan, OccupancyCounter
+from reservations.ops import metrics
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
 from reservations.tickets.models import INSIDE, LEFT, UNUSED, VALID, VOID, Ticket
@@ -237,7 +238,9 @@ def count_exits(session: Session, *, gate: str, count: int, actor: str) -> Occup
             verdict=EXIT_COUNT,
             people=count,
         )
-        return _count_out(connection, now.date(), count, limit)
+        occupancy = _count_out(connection, now.date(), count, limit)
+    metrics.scan(OUT, EXIT_COUNT)
+    return occupancy
 
 
 def close_day(session: Session, day: date) -> dict[str, int]:
@@ -572,6 +575,22 @@ def scan(
     headcount: int | None = None,
 ) -> ScanOutcome:
     """Decide on one scanned ticket, apply it atomically, and record it."""
+    outcome = _scan(
+        session, payload, gate=gate, actor=actor, direction=direction, headcount=headcount
+    )
+    metrics.scan(outcome.direction, outcome.verdict)
+    return outcome
+
+
+def _scan(
+    session: Session,
+    payload: str,
+    *,
+    gate: str,
+    actor: str,
+    direction: str,
+    headcount: int | None,
+) -> ScanOutcome:
     now = clock.now()
     token = normalize_payload(payload)
     try:

@@ -19,6 +19,7 @@ from reservations.gate.models import OccupancyCounter
 from reservations.jobs import noshows, retention
 from reservations.jobs.locks import serialize
 from reservations.notifications import reminders
+from reservations.ops import jobs as ops_jobs
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
 from reservations.settings import get_settings
@@ -116,6 +117,23 @@ JOBS: dict[str, Job] = {
             summary="参观日开始仍未审核的团队预约申请作过期处理，名额退回。",
             run=_expire_team_requests,
             time_of_day=lambda _rules: teams_service.REVIEW_CLOSES_AT,
+        ),
+        Job(
+            name=ops_jobs.CHECK_JOB,
+            title="核对名额与在馆计数",
+            summary="按预约、门票和扫码记录重新清点每个名额计数和在馆人数，报告不一致之处（不作修改）。",
+            run=ops_jobs.run_check,
+            time_of_day=lambda _rules: get_settings().check_time,
+        ),
+        Job(
+            name=ops_jobs.BACKUP_JOB,
+            title="备份数据库",
+            summary=(
+                "在服务运行时备份内置数据库和票据签名密钥，只保留最近几份"
+                "（PostgreSQL 请用 pg_dump）。"
+            ),
+            run=ops_jobs.run_backup,
+            time_of_day=lambda _rules: get_settings().backup_time,
         ),
     )
 }

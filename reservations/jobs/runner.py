@@ -27,6 +27,7 @@ from reservations.jobs.errors import UnknownJob
 from reservations.jobs.models import FAILED, RUNNING, SCHEDULED, SUCCEEDED, JobRun
 from reservations.jobs.registry import JOBS, Job, JobResult
 from reservations.jobs.schedule import Occurrence, latest
+from reservations.ops import metrics
 from reservations.rules import service as rules_service
 
 log = logging.getLogger("reservations.jobs")
@@ -226,6 +227,7 @@ def _execute(job: Job, run_id: int) -> JobRun:
         log.error("job %s (run %d) failed: %s\n%s", job.name, run_id, type(exc).__name__, frames)
         result = {"error": _error_code(exc)}
         outcome = FAILED
+    metrics.job_run(job.name, outcome)
     with db.transaction() as session:
         session.connection().execute(
             update(_RUN)

@@ -8,9 +8,14 @@ refused request costs the database nothing. They read what they need from the re
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import anyio
 from fastapi import Request
 
+from reservations.errors import ChallengeRequired, RateLimited
+from reservations.ops import metrics
 from reservations.protection import challenge, identities, policy
 from reservations.settings import get_settings
 
@@ -36,17 +41,32 @@ async def guard_login(request: Request) -> None:
     """Before a sign-in attempt (API token or staff page): per client address."""
     if get_settings().rate_limits != "on":
         return
-    await anyio.to_thread.run_sync(
-        policy.check_login, policy.Attempt(policy.LOGIN, _address(request))
-    )
+    await anyio.to_thread.run_sync(_check_login, policy.Attempt(policy.LOGIN, _address(request)))
 
 
 def _check_booking(attempt: policy.Attempt) -> None:
-    policy.check_booking(attempt, policy.protection_rules())
+    with counted_refusals(policy.BOOKING):
+        policy.check_booking(attempt, policy.protection_rules())
 
 
 def _check_lookup(attempt: policy.Attempt) -> None:
-    policy.check_lookup(attempt, policy.protection_rules())
+    with counted_refusals(policy.LOOKUP):
+        policy.check_lookup(attempt, policy.protection_rules())
+
+
+def _check_login(attempt: policy.Attempt) -> None:
+    with counted_refusals(policy.LOGIN):
+        policy.check_login(attempt)
+
+
+@contextmanager
+def counted_refusals(scope: str) -> Iterator[None]:
+    """Count the protection's refusals in the metrics, by scope and kind."""
+    try:
+        yield
+    except (RateLimited, ChallengeRequired) as refused:
+        metrics.refusal(scope, refused.code)
+        raise
 
 
 def client_address(request: Request) -> str:

@@ -261,15 +261,18 @@ def test_the_app_command_is_the_cli_behind_the_proxy() -> None:
     assert env["RESERVATIONS_TRUSTED_PROXIES"] == "*", "rate limits need each visitor's address"
     assert str(args.port) in services["app"]["healthcheck"]["test"][-1]
     nginx = (DOCKER / "nginx.conf").read_text()
-    assert f"http://app:{args.port}" in nginx
+    assert "set $app_servers http://${APP_UPSTREAM};" in nginx
+    assert environment(services["proxy"])["APP_UPSTREAM"] == f"app:{args.port}"
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in nginx
     assert "proxy_add_x_forwarded_for" not in nginx, "a client could forge its address"
     assert "proxy_set_header X-Forwarded-Proto $visitor_scheme;" in nginx
     assert "map $http_x_forwarded_proto $visitor_scheme" in nginx
     (published,) = services["proxy"]["ports"]
     assert published.endswith(":80") and "listen 80;" in nginx
-    mounted = services["proxy"]["volumes"][0].split(":")[0]
+    mounted, inside = services["proxy"]["volumes"][0].split(":")[:2]
     assert (DOCKER / mounted).resolve() == DOCKER / "nginx.conf"
+    # The nginx image fills templates in from the environment into conf.d at start.
+    assert inside == "/etc/nginx/templates/default.conf.template"
 
 
 def test_the_healthcheck_path_answers(client: TestClient) -> None:

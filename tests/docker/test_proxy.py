@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -20,12 +21,16 @@ from tests.support.server import REPO, Server, launch
 pytestmark = pytest.mark.slow
 
 
-def nginx_config(directory: Path, port: int, upstream: str) -> Path:
-    """docker/nginx.conf with the app at ``upstream`` instead of Docker's ``app`` service."""
+def nginx_config(directory: Path, port: int, *upstreams: str) -> Path:
+    """docker/nginx.conf, filled in as the nginx image fills it in, with the app servers at
+    ``upstreams`` (``http://host:port``) instead of Docker's ``app`` service."""
     server = (REPO / "docker" / "nginx.conf").read_text()
     server = server.replace("listen 80;", f"listen 127.0.0.1:{port};")
     server = server.replace("resolver 127.0.0.11 valid=10s ipv6=off;", "")
-    server = server.replace("http://app:8000", upstream)
+    assert "${APP_UPSTREAM}" in server
+    server = server.replace("${APP_UPSTREAM}", "app_servers")
+    members = "".join(f"    server {upstream.removeprefix('http://')};\n" for upstream in upstreams)
+    server = f"upstream app_servers {{\n{members}}}\n{server}"
     temp = "".join(
         f"{kind}_temp_path {directory / kind};\n"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
@@ -39,34 +44,43 @@ def nginx_config(directory: Path, port: int, upstream: str) -> Path:
     return config
 
 
-@pytest.fixture
-def through_nginx(sqlite_service: Service, tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def nginx_in_front(directory: Path, *upstreams: str) -> Iterator[str]:
+    """Debian's nginx on a loopback port with docker/nginx.conf; its address."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    sqlite_service.env["RESERVATIONS_TRUSTED_PROXIES"] = "127.0.0.1"
-    app: Server = launch(sqlite_service.env, tmp_path, workers=1)
     port = free_port()
-    config = nginx_config(tmp_path, port, app.base_url)
+    config = nginx_config(directory, port, *upstreams)
     nginx = subprocess.Popen(
-        [binary, "-p", str(tmp_path), "-c", str(config)],
+        [binary, "-p", str(directory), "-c", str(config)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while True:
             try:
                 if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
-            assert nginx.poll() is None, (tmp_path / "error.log").read_text()
+            assert nginx.poll() is None, (directory / "error.log").read_text()
             assert time.monotonic() < deadline, "nginx did not start"
             time.sleep(0.1)
         yield base_url
     finally:
         nginx.terminate()
         nginx.wait(timeout=10)
+
+
+@pytest.fixture
+def through_nginx(sqlite_service: Service, tmp_path: Path) -> Iterator[str]:
+    sqlite_service.env["RESERVATIONS_TRUSTED_PROXIES"] = "127.0.0.1"
+    app: Server = launch(sqlite_service.env, tmp_path, workers=1)
+    try:
+        with nginx_in_front(tmp_path, app.base_url) as base_url:
+            yield base_url
+    finally:
         log = app.stop()
         assert "Traceback" not in log, log[-3000:]
 

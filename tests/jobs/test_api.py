@@ -25,6 +25,8 @@ NAMES = [
     "purge-personal-data",
     "send-reminders",
     "expire-team-requests",
+    "check-counters",
+    "backup",
 ]
 
 
@@ -44,6 +46,8 @@ def test_every_job_runs_on_demand_and_is_recorded(any_client: TestClient) -> Non
     assert results["purge-personal-data"]["bookings_erased"] == 0
     assert results["send-reminders"]["day"] == "2026-03-11"
     assert results["expire-team-requests"] == {"expired": 0}
+    assert results["check-counters"]["drift"] == 0
+    assert results["backup"]["archive"].startswith("reservations-backup-")
 
     listed = any_client.get("/api/v1/admin/jobs", headers=admin)
     assert listed.status_code == 200, listed.text
@@ -65,7 +69,7 @@ def test_every_job_runs_on_demand_and_is_recorded(any_client: TestClient) -> Non
     assert [run["job"] for run in only.json()["runs"]] == ["send-reminders"]
 
     audit = any_client.get("/api/v1/admin/audit?limit=5", headers=admin).json()["entries"]
-    assert audit[0]["action"] == "job.run" and audit[0]["target"] == "expire-team-requests"
+    assert audit[0]["action"] == "job.run" and audit[0]["target"] == NAMES[-1]
 
 
 def test_only_admins_run_jobs_and_names_are_checked(client: TestClient) -> None:

@@ -25,14 +25,16 @@ from reservations.jobs.scheduler import JobScheduler
 from tests.conftest import REPO, Service, admin_headers, set_clock
 
 # Tuesday 2026-03-10, after closing: mark-no-shows and reset-occupancy (17:00), the purge
-# (03:00) and the expiry of team requests (00:00) are due today; yesterday's 18:00
-# reminders are too late to catch up (three hours).
+# (03:00), the expiry of team requests (00:00), the recount (02:00) and the backup (03:30)
+# are due today; yesterday's 18:00 reminders are too late to catch up (three hours).
 AFTER_CLOSING = "2026-03-10T17:30:00+08:00"
 DUE_AFTER_CLOSING = {
     "mark-no-shows",
     "reset-occupancy",
     "purge-personal-data",
     "expire-team-requests",
+    "check-counters",
+    "backup",
 }
 
 

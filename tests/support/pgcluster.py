@@ -45,6 +45,7 @@ class Cluster:
     directory: Path
     port: int
     bin_dir: Path
+    options: str = ""
 
     @property
     def admin_url(self) -> str:
@@ -84,7 +85,8 @@ class Cluster:
     def drop_database(self, name: str) -> None:
         self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    def stop(self) -> None:
+    def halt(self, *, check: bool = True) -> None:
+        """Stop the server as a crash would (immediate mode), keeping its data."""
         subprocess.run(
             _as_owner(
                 [
@@ -97,12 +99,21 @@ class Cluster:
                 ]
             ),
             capture_output=True,
-            check=False,
+            check=check,
         )
+
+    def resume(self) -> None:
+        """Start the server again on its data, as after a restart."""
+        _pg_ctl_start(self.bin_dir, self.directory, self.options)
+
+    def stop(self) -> None:
+        self.halt(check=False)
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def start(max_connections: int = 300) -> Cluster:
+def start(max_connections: int = 300, *, durable_commits: bool = False) -> Cluster:
+    """A new cluster. ``durable_commits``: a commit is answered only once it is in the
+    write-ahead log, so an immediate stop (a crash) loses no committed transaction."""
     bin_dir = _bin_dir()
     directory = Path(tempfile.mkdtemp(prefix="reservations-pg-"))
     os.chmod(directory, 0o755)
@@ -129,9 +140,25 @@ def start(max_connections: int = 300) -> Cluster:
     )
     options = (
         f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={directory} "
-        f"-c max_connections={max_connections} -c fsync=off -c synchronous_commit=off "
+        f"-c max_connections={max_connections} -c fsync=off "
+        f"-c synchronous_commit={'on' if durable_commits else 'off'} "
         "-c full_page_writes=off -c shared_buffers=128MB"
     )
+    _pg_ctl_start(bin_dir, directory, options)
+    cluster = Cluster(directory, port, bin_dir, options)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            cluster.psql("SELECT 1")
+            return cluster
+        except subprocess.CalledProcessError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _pg_ctl_start(bin_dir: Path, directory: Path, options: str) -> None:
+    data = directory / "data"
     subprocess.run(
         _as_owner(
             [
@@ -151,13 +178,3 @@ def start(max_connections: int = 300) -> Cluster:
         check=True,
         capture_output=True,
     )
-    cluster = Cluster(directory, port, bin_dir)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            cluster.psql("SELECT 1")
-            return cluster
-        except subprocess.CalledProcessError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)

@@ -63,6 +63,8 @@ class Server:
     base_url: str
     log: Path
     workers: int
+    # Where the workers keep their metrics: each writes its own file there once it serves.
+    metrics_dir: Path | None = None
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=60, **kwargs)
@@ -72,6 +74,27 @@ class Server:
         children = _children(self.process.pid)
         workers = [pid for pid in children if "resource_tracker" not in _cmdline(pid)]
         return workers if self.workers > 1 and workers else [self.process.pid]
+
+    def serving_workers(self) -> list[int]:
+        """The workers that finished starting and serve requests (each announced itself in
+        the metrics directory)."""
+        if self.metrics_dir is None:
+            return self.worker_pids()
+        return [
+            pid
+            for pid in self.worker_pids()
+            if (self.metrics_dir / f"gauge_livesum_{pid}.db").exists()
+        ]
+
+    def wait_until_serving(self, timeout: float = 120) -> None:
+        """Until every worker serves (after a start, or after one was restarted)."""
+        deadline = time.monotonic() + timeout
+        while len(self.serving_workers()) < self.workers:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server exited: {self.log.read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"workers did not start: {self.log.read_text()[-2000:]}")
+            time.sleep(0.1)
 
     def resident_mib(self) -> list[float]:
         return [_rss_mib(pid) for pid in self.worker_pids()]
@@ -101,7 +124,11 @@ def launch(
 ) -> Server:
     """Start the service with exactly these RESERVATIONS_ settings; wait for every worker."""
     port = pgcluster.free_port()
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("RESERVATIONS_")}
+    full_env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("RESERVATIONS_") and k != "PROMETHEUS_MULTIPROC_DIR"
+    }
     full_env.update(env)
     log = directory / f"server-{port}.log"
     command = [sys.executable, "-m", "reservations.cli", "serve", "--port", str(port)]
@@ -111,7 +138,8 @@ def launch(
     process = subprocess.Popen(
         command, env=full_env, stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=REPO
     )
-    server = Server(process, f"http://127.0.0.1:{port}", log, workers)
+    data_dir = Path(env.get("RESERVATIONS_DATA_DIR", REPO / "data"))
+    server = Server(process, f"http://127.0.0.1:{port}", log, workers, data_dir / "metrics")
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
@@ -126,9 +154,7 @@ def launch(
             raise RuntimeError(f"the server did not start: {log.read_text()[-2000:]}")
         time.sleep(0.2)
     # Every worker up, not only the first to answer.
-    while len(server.worker_pids()) < workers and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(0.5 * workers)
+    server.wait_until_serving(max(1.0, deadline - time.monotonic()))
     return server
 
 

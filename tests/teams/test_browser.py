@@ -42,8 +42,16 @@ def test_leader_requests_and_admin_approves_in_chromium(browser, live: LiveServe
     assert "/staff/login" in admin.url
     admin.get_by_label("用户名").fill(ADMIN_USERNAME)
     admin.get_by_label("密码").fill(ADMIN_PASSWORD)
-    admin.get_by_role("button", name="登录").click()
-    admin.wait_for_url(f"{live.base_url}/admin/team-bookings")
+    # The sign-in's answer first, with a wait that allows for Argon2 on a busy machine, so
+    # that a refused sign-in (the login page again, with its reason) fails as such rather
+    # than as a navigation that never came.
+    with admin.expect_response(
+        lambda answer: answer.request.method == "POST" and "/staff/login" in answer.url,
+        timeout=90_000,
+    ) as signing_in:
+        admin.get_by_role("button", name="登录").click()
+    assert signing_in.value.status == 303, admin.locator("main").inner_text()
+    admin.wait_for_url(f"{live.base_url}/admin/team-bookings", timeout=60_000)
     request = admin.locator(f"#request-{reference}")
     assert request.get_by_text("35 人（含领队）").is_visible()
     assert request.get_by_text("李*").first.is_visible()

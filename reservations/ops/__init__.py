@@ -1,0 +1,1 @@
+"""Operating the service for years: metrics, readiness, backups and the consistency check."""
