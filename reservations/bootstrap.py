@@ -100,6 +100,7 @@ def prepare_worker() -> None:
 
 def reset_process_state() -> None:
     """Forget every per-process cache: for tests that reconfigure the environment."""
+    from reservations.accounts.service import bearers
     from reservations.booking.capacity import counters
     from reservations.booking.service import forget_calendars
     from reservations.privacy.vault import reset_vault
@@ -114,4 +115,5 @@ def reset_process_state() -> None:
     forget_cached_rules()
     forget_calendars()
     counters.reset()
+    bearers.clear()
     clock.configure("Asia/Shanghai", None)
