@@ -25,17 +25,20 @@ import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 from sqlmodel import Session, create_engine
 
 from reservations import resources
@@ -334,6 +337,117 @@ def database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
         return True
     return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+# --- the hot paths' statements ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    sql: str
+    # qmark drivers (sqlite3) take the values in this order; named ones (psycopg) a dict.
+    order: tuple[str, ...] | None
+    compiled: SQLCompiler
+    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+
+class DriverStatement:
+    """A statement of a hot path, rendered once per database from its SQLAlchemy
+    construct and run on the driver's own cursor, inside the SQLAlchemy connection's
+    transaction.
+
+    For the one-row statements of a booking or a scan, SQLAlchemy's work around each
+    statement (an execution context, events, result metadata) costs several times what the
+    database itself does. The values still go through the columns' own conversions (dates
+    and instants are stored exactly as SQLAlchemy stores them) and so do the results;
+    driver errors become SQLAlchemy's, so callers catch ``IntegrityError`` as before.
+
+    ``column_keys``: for an INSERT, the columns the values will name.
+    """
+
+    def __init__(self, statement: ClauseElement, column_keys: Sequence[str] | None = None) -> None:
+        self._statement = statement
+        self._column_keys = list(column_keys) if column_keys is not None else None
+        self._rendered: dict[str, _Rendered] = {}
+
+    def _render(self, dialect: Dialect) -> _Rendered:
+        compiled = self._statement.compile(
+            dialect=dialect,
+            column_keys=self._column_keys,
+            # IN lists of constants become plain parameters.
+            compile_kwargs={"render_postcompile": True},
+        )
+        assert isinstance(compiled, SQLCompiler)
+        processors = []
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                processors.append((name, processor))
+        columns = getattr(self._statement, "exported_columns", ())
+        results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        )
+        order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
+        rendered = _Rendered(compiled.string, order, compiled, tuple(processors), results)
+        self._rendered[dialect.name] = rendered
+        return rendered
+
+    def _run(self, connection: Connection, parameters: Mapping[str, Any]) -> Any:
+        dialect = connection.dialect
+        rendered = self._rendered.get(dialect.name) or self._render(dialect)
+        # The statement's own constants with the values given, as SQLAlchemy would bind them.
+        values = rendered.compiled.construct_params(parameters)
+        assert values is not None
+        for name, processor in rendered.processors:
+            if name in values:
+                values[name] = processor(values[name])
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        try:
+            if rendered.order is not None:
+                return driver.execute(rendered.sql, [values[name] for name in rendered.order])
+            return driver.execute(rendered.sql, values)
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(
+                None, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True
+            ) from exc
+
+    def _row(self, rendered: _Rendered, row: Sequence[Any]) -> tuple[Any, ...]:
+        processors = rendered.results
+        if not any(processors):  # a textual statement, or nothing to convert
+            return tuple(row)
+        return tuple(
+            value if processor is None or value is None else processor(value)
+            for processor, value in zip(processors, row, strict=True)
+        )
+
+    def run(self, connection: Connection, parameters: Mapping[str, Any]) -> None:
+        """Run it; what it returns is not wanted."""
+        self._run(connection, parameters).close()
+
+    def first(
+        self, connection: Connection, parameters: Mapping[str, Any]
+    ) -> tuple[Any, ...] | None:
+        """Run it and return its first row (converted), or None."""
+        cursor = self._run(connection, parameters)
+        try:
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        return self._row(self._rendered[connection.dialect.name], row)
+
+    def all(self, connection: Connection, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run it and return every row (converted)."""
+        cursor = self._run(connection, parameters)
+        try:
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        rendered = self._rendered[connection.dialect.name]
+        return [self._row(rendered, row) for row in rows]
 
 
 def _commit_failed(exc: SQLAlchemyError) -> None:

@@ -10,7 +10,7 @@ from reservations import db
 from reservations.accounts import service, signin
 from reservations.accounts.models import ADMIN, STAFF
 from reservations.accounts.service import Principal
-from reservations.errors import ServiceBusy
+from reservations.errors import ServiceBusy, Unauthorized
 from reservations.protection.guard import client_address, guard_login
 from reservations.settings import Settings, get_settings
 
@@ -72,9 +72,19 @@ async def login(
     )
 
 
-def current_principal(token: Annotated[str | None, Depends(bearer)]) -> Principal:
-    # Its own short read, apart from the request's transaction: on SQLite a writing request
-    # would otherwise hold the database's write lock while it only checks who is asking.
+async def current_principal(token: Annotated[str | None, Depends(bearer)]) -> Principal:
+    """Who holds the request's bearer token: known to this process since at most a second
+    (``service.KnownBearers``), without a thread or a query; otherwise one short read of
+    its own on a thread, apart from the request's transaction."""
+    if not token:
+        raise Unauthorized()
+    known = service.bearers.find(token)
+    if known is not None:
+        return known
+    return await anyio.to_thread.run_sync(_resolve, token)
+
+
+def _resolve(token: str) -> Principal:
     with db.transaction(write=False) as session:
         return service.resolve(session, token)
 

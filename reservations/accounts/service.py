@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, text
 from sqlmodel import Session, col, select
@@ -91,28 +92,89 @@ def issue_token(session: Session, user: User, kind: str = "bearer") -> tuple[str
     return token, record
 
 
-_RESOLVE = text(
-    """
-    SELECT u.id, u.username, u.role
+_RESOLVE = (
+    text(
+        """
+    SELECT u.id, u.username, u.role, t.expires_at
       FROM access_token AS t JOIN app_user AS u ON u.id = t.user_id
      WHERE t.token_hash = :token_hash AND t.kind = :kind AND t.expires_at > :now
        AND NOT u.disabled AND u.password_changed_at <= t.created_at
     """
-).bindparams(bindparam("now", type_=UTCDateTime()))
+    )
+    .bindparams(bindparam("now", type_=UTCDateTime()))
+    .columns(expires_at=UTCDateTime())
+)
 
 
 def resolve(session: Session, token: str | None, kind: str = "bearer") -> Principal:
-    """Who holds this token: one query, on every authenticated request."""
+    """Who holds this token: one query."""
     if not token:
         raise Unauthorized()
+    token_hash = _token_hash(token)
     row = (
         session.connection()
-        .execute(_RESOLVE, {"token_hash": _token_hash(token), "kind": kind, "now": clock.now()})
+        .execute(_RESOLVE, {"token_hash": token_hash, "kind": kind, "now": clock.now()})
         .first()
     )
     if row is None:
         raise Unauthorized()
-    return Principal(row.id, row.username, row.role)
+    principal = Principal(row.id, row.username, row.role)
+    if kind == "bearer":
+        bearers.remember(token_hash, principal, row.expires_at)
+    return principal
+
+
+class KnownBearers:
+    """Bearer tokens this process resolved at most ``MAX_AGE`` seconds ago.
+
+    A gate scans a ticket every second or so, each time with its token: asking the
+    database who holds it every time would cost a read and a trip to a thread per scan.
+    A token is trusted here for at most ``MAX_AGE`` (and never past its expiry), so signing
+    a user out everywhere, disabling them or resetting their password takes effect in every
+    process within that time; in the process that did it, at once.
+    """
+
+    MAX_AGE = 1.0
+    MAX_KEPT = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[Principal, datetime, float]] = {}
+
+    def find(self, token: str) -> Principal | None:
+        """Who holds ``token``, if this process learnt it recently enough; else None."""
+        known = self._known.get(_token_hash(token))
+        if known is None:
+            return None
+        principal, expires_at, learnt_at = known
+        if clock.monotonic() - learnt_at >= self.MAX_AGE or clock.now() >= expires_at:
+            return None
+        return principal
+
+    def remember(self, token_hash: str, principal: Principal, expires_at: datetime) -> None:
+        with self._lock:
+            if len(self._known) >= self.MAX_KEPT:
+                self._known.clear()
+            self._known[token_hash] = (principal, expires_at, clock.monotonic())
+
+    def forget_user(self, user_id: int) -> None:
+        with self._lock:
+            self._known = {
+                token_hash: known
+                for token_hash, known in self._known.items()
+                if known[0].user_id != user_id
+            }
+
+    def forget_token(self, token: str) -> None:
+        with self._lock:
+            self._known.pop(_token_hash(token), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._known.clear()
+
+
+bearers = KnownBearers()
 
 
 def require(principal: Principal, role: str) -> Principal:
@@ -125,6 +187,7 @@ def revoke(session: Session, token: str) -> None:
     session.connection().execute(
         delete(AccessToken).where(col(AccessToken.token_hash) == _token_hash(token))
     )
+    bearers.forget_token(token)
 
 
 # --- administering accounts (the admin console records each action in the audit trail) ---
@@ -162,6 +225,8 @@ def lock_active_admins(session: Session) -> int:
 def revoke_all(session: Session, user: User) -> None:
     """End every token and page session of ``user`` at once."""
     session.connection().execute(delete(AccessToken).where(col(AccessToken.user_id) == user.id))
+    assert user.id is not None
+    bearers.forget_user(user.id)
 
 
 def set_disabled(session: Session, user: User, disabled: bool) -> bool:

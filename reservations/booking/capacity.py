@@ -34,7 +34,7 @@ from datetime import date, timedelta
 from sqlalchemy import Date, Table, bindparam, case, select, text, update
 from sqlalchemy.engine import Connection
 
-from reservations import clock
+from reservations import clock, db
 from reservations.booking.errors import SoldOut
 from reservations.booking.models import WHOLE_DAY, CapacityCounter
 
@@ -43,7 +43,7 @@ _COUNTER: Table = CapacityCounter.__table__  # type: ignore[attr-defined]
 # One statement takes the places of the day and of the slot: a two-row upsert whose update
 # only applies while the new total stays within that row's capacity. The day row comes
 # first in VALUES, so concurrent bookings lock rows in the same order and never deadlock.
-_TAKE = text(
+_TAKE_TEXT = text(
     """
     INSERT INTO capacity_counter (day, channel, slot_id, booked)
     VALUES (:day, :channel, '*', :places), (:day, :channel, :slot_id, :places)
@@ -54,6 +54,7 @@ _TAKE = text(
     RETURNING slot_id
     """
 ).bindparams(bindparam("day", type_=Date))
+_TAKE = db.DriverStatement(_TAKE_TEXT)
 
 _RETURN = (
     update(_COUNTER)
@@ -97,7 +98,7 @@ def take(
         "daily": daily_capacity,
         "per_slot": slot_capacity,
     }
-    taken = {row[0] for row in connection.execute(_TAKE, parameters)}
+    taken = {row[0] for row in _TAKE.all(connection, parameters)}
     if WHOLE_DAY not in taken:
         counters.saw_sold_out(day, channel, WHOLE_DAY, places, daily_capacity)
         raise SoldOut({"scope": "day"})

@@ -396,9 +396,27 @@ def _prepare(order: Order, rules: Rules, slot: Slot, now: datetime, once: Once |
 _BOOKING: Table = Booking.__table__  # type: ignore[attr-defined]
 _VISITOR: Table = Visitor.__table__  # type: ignore[attr-defined]
 _TICKET: Table = Ticket.__table__  # type: ignore[attr-defined]
-_INSERT_BOOKING = insert(_BOOKING).returning(_BOOKING.c.id)
-_INSERT_VISITORS = insert(_VISITOR).returning(_VISITOR.c.id, sort_by_parameter_order=True)
-_INSERT_TICKETS = insert(_TICKET)
+# The columns _prepare fills, in the order it fills them.
+_BOOKING_COLUMNS = (
+    "reference", "channel", "day", "slot_id", "slot_start", "slot_end", "status",
+    "party_size", "manage_token_hash", "language", "organization", "created_at",
+    "updated_at", "phone_enc", "phone_hash", "phone_masked", "email_enc", "email_masked",
+)  # fmt: skip
+_VISITOR_COLUMNS = (
+    "booking_id", "position", "role", "claim_date", "is_minor", "id_type", "name_enc",
+    "name_masked", "id_number_enc", "id_masked", "identity_hash",
+)  # fmt: skip
+_TICKET_COLUMNS = (
+    "id", "booking_id", "visitor_id", "day", "slot_id", "party_size", "kid", "qr_payload",
+    "status", "use_state", "admitted_count", "created_at",
+)  # fmt: skip
+_INSERT_BOOKING = db.DriverStatement(
+    insert(_BOOKING).returning(_BOOKING.c.id), column_keys=_BOOKING_COLUMNS
+)
+_INSERT_VISITOR = db.DriverStatement(
+    insert(_VISITOR).returning(_VISITOR.c.id), column_keys=_VISITOR_COLUMNS
+)
+_INSERT_TICKET = db.DriverStatement(insert(_TICKET), column_keys=_TICKET_COLUMNS)
 
 
 class _ReferenceTaken(Exception):
@@ -423,34 +441,29 @@ def _write(
             if connection.execute(claim, prepared.once_row).first() is None:
                 raise _AlreadyClaimed()
         try:
-            booking_id = connection.execute(_INSERT_BOOKING, prepared.booking_row).scalar_one()
+            booking = _INSERT_BOOKING.first(connection, prepared.booking_row)
         except IntegrityError:
             raise _ReferenceTaken() from None
+        assert booking is not None
+        booking_id = booking[0]
+        visitor_ids = []
         try:
-            visitor_ids = (
-                connection.execute(
-                    _INSERT_VISITORS,
-                    [{**row, "booking_id": booking_id} for row in prepared.visitor_rows],
-                )
-                .scalars()
-                .all()
-            )
+            for row in prepared.visitor_rows:
+                visitor = _INSERT_VISITOR.first(connection, {**row, "booking_id": booking_id})
+                assert visitor is not None
+                visitor_ids.append(visitor[0])
         except IntegrityError:
             # The unique claim index: the same person booked the day in a racing request.
             raise DuplicateVisitor() from None
-        if prepared.ticket_rows:
-            connection.execute(
-                _INSERT_TICKETS,
-                [
-                    {
-                        **row,
-                        "booking_id": booking_id,
-                        "visitor_id": (
-                            None if row["visitor_id"] is None else visitor_ids[row["visitor_id"]]
-                        ),
-                    }
-                    for row in prepared.ticket_rows
-                ],
+        for row in prepared.ticket_rows:
+            holder = row["visitor_id"]
+            _INSERT_TICKET.run(
+                connection,
+                {
+                    **row,
+                    "booking_id": booking_id,
+                    "visitor_id": None if holder is None else visitor_ids[holder],
+                },
             )
         # Last: the counter rows every booking of the day meets, then the commit at once.
         capacity.take(

@@ -353,7 +353,9 @@ def _judge(
         claims = get_keyring().verify(token)
     except InvalidToken:
         claims = None
-    found = service._find(session.connection(), claims.ticket_id) if claims is not None else None
+    found = None
+    if claims is not None:
+        _rules_now, found = service._find(session.connection(), claims.ticket_id)
     ticket_id = claims.ticket_id if claims is not None else None
 
     def record(verdict: str) -> None:

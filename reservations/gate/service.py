@@ -149,30 +149,37 @@ def _limit(rules: Rules) -> int:
 
 # The scan path's statements are built once, with bound parameters: building SQLAlchemy
 # expressions anew on every scan would cost more than running them.
-_READ_OCCUPANCY = select(_COUNTER.c.inside, _COUNTER.c.entered, _COUNTER.c.exited).where(
-    _COUNTER.c.day == bindparam("o_day")
+_READ_OCCUPANCY = db.DriverStatement(
+    select(_COUNTER.c.inside, _COUNTER.c.entered, _COUNTER.c.exited).where(
+        _COUNTER.c.day == bindparam("o_day", type_=_COUNTER.c.day.type)
+    )
 )
 _PEOPLE = bindparam("o_people", type_=Integer)
 _COUNTED_OUT = case((_COUNTER.c.inside >= _PEOPLE, _PEOPLE), else_=_COUNTER.c.inside)
 # Both SET expressions see the old ``inside``, so ``exited`` grows by exactly what
 # ``inside`` shrinks: inside = entered - exited, and never below zero.
-_COUNT_OUT = (
+_COUNT_OUT = db.DriverStatement(
     update(_COUNTER)
-    .where(_COUNTER.c.day == bindparam("o_day"))
+    .where(_COUNTER.c.day == bindparam("o_day", type_=_COUNTER.c.day.type))
     .values(inside=_COUNTER.c.inside - _COUNTED_OUT, exited=_COUNTER.c.exited + _COUNTED_OUT)
     .returning(_COUNTER.c.inside, _COUNTER.c.entered, _COUNTER.c.exited)
 )
-_count_in_statements: dict[str, Any] = {}
+_count_in_statements: dict[str, db.DriverStatement] = {}
 
 
-def _count_in_statement(dialect: str) -> Any:
+def _count_in_statement(dialect: str) -> db.DriverStatement:
     """The conditional upsert that counts people in while ``inside + n <= limit``."""
     statement = _count_in_statements.get(dialect)
     if statement is None:
         insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
+        statement = db.DriverStatement(
             insert_for(_COUNTER)
-            .values(day=bindparam("o_day"), inside=_PEOPLE, entered=_PEOPLE, exited=0)
+            .values(
+                day=bindparam("o_day", type_=_COUNTER.c.day.type),
+                inside=_PEOPLE,
+                entered=_PEOPLE,
+                exited=0,
+            )
             .on_conflict_do_update(
                 index_elements=["day"],
                 set_={
@@ -194,8 +201,7 @@ def _occupancy(row: Any, limit: int) -> Occupancy:
 
 
 def _occupancy_on(connection: Connection, day: date, limit: int) -> Occupancy:
-    row = connection.execute(_READ_OCCUPANCY, {"o_day": day}).first()
-    return _occupancy(row, limit)
+    return _occupancy(_READ_OCCUPANCY.first(connection, {"o_day": day}), limit)
 
 
 def current_occupancy(session: Session) -> Occupancy:
@@ -212,14 +218,13 @@ def _count_in(connection: Connection, day: date, people: int, limit: int) -> Occ
     statement = _count_in_statement(connection.dialect.name)
     parameters = {"o_day": day, "o_people": people, "o_limit": limit}
     # RETURNING rather than rowcount: drivers disagree on rowcount for upserts.
-    row = connection.execute(statement, parameters).first()
+    row = statement.first(connection, parameters)
     return None if row is None else _occupancy(row, limit)
 
 
 def _count_out(connection: Connection, day: date, people: int, limit: int) -> Occupancy:
     """Count ``people`` out of ``day``, never below zero."""
-    row = connection.execute(_COUNT_OUT, {"o_day": day, "o_people": people}).first()
-    return _occupancy(row, limit)
+    return _occupancy(_COUNT_OUT.first(connection, {"o_day": day, "o_people": people}), limit)
 
 
 def count_exits(session: Session, *, gate: str, count: int, actor: str) -> Occupancy:
@@ -324,8 +329,10 @@ _holder = aliased(Visitor)
 _leader = aliased(Visitor)
 
 
-_FIND_TICKET = (
+# The rules' version in force comes with the ticket: a scan's whole read is one statement.
+_FIND_TICKET = db.DriverStatement(
     select(
+        rules_service.VERSION_IN_FORCE,
         col(Ticket.id),
         col(Ticket.day),
         col(Ticket.slot_id),
@@ -361,12 +368,14 @@ _FIND_TICKET = (
 )
 
 
-def _find(connection: Connection, ticket_id: str) -> _Found | None:
-    """The ticket with its booking and the masked holder (a team's leader): one query."""
-    row = connection.execute(_FIND_TICKET, {"t_id": ticket_id}).first()
+def _find(connection: Connection, ticket_id: str) -> tuple[Rules, _Found | None]:
+    """The rules in force and the ticket with its booking and the masked holder (a team's
+    leader): one query."""
+    row = _FIND_TICKET.first(connection, {"t_id": ticket_id})
     if row is None:
-        return None
+        return rules_service.current_on(connection), None
     (
+        version,
         found_id,
         day,
         slot_id,
@@ -404,7 +413,8 @@ def _find(connection: Connection, ticket_id: str) -> _Found | None:
         entered_at=entered_at.astimezone(clock.zone()) if entered_at is not None else None,
         entered_gate=entered_gate,
     )
-    return _Found(ticket, booking_id, booking_status, ticket_status, qr_payload)
+    found = _Found(ticket, booking_id, booking_status, ticket_status, qr_payload)
+    return rules_service.of_version(connection, version), found
 
 
 def _refusal(found: _Found, rules: Rules, now: datetime) -> str | None:
@@ -427,7 +437,10 @@ def _refusal(found: _Found, rules: Rules, now: datetime) -> str | None:
     return None
 
 
-_RECORD_SCAN = insert(_SCAN)
+_RECORD_SCAN = db.DriverStatement(
+    insert(_SCAN),
+    column_keys=("at", "ticket_id", "gate", "actor", "direction", "verdict", "people"),
+)
 
 
 def _record(
@@ -441,8 +454,8 @@ def _record(
     verdict: str,
     people: int,
 ) -> None:
-    connection.execute(
-        _RECORD_SCAN,
+    _RECORD_SCAN.run(
+        connection,
         {
             "at": at,
             "ticket_id": ticket_id,
@@ -457,7 +470,7 @@ def _record(
 
 # Locks the booking row first (the order cancellations lock in) and fails if the booking
 # stopped being active since it was read.
-_CHECK_IN_BOOKING = (
+_CHECK_IN_BOOKING = db.DriverStatement(
     update(_BOOKING)
     .where(
         _BOOKING.c.id == bindparam("b_id"),
@@ -467,7 +480,7 @@ _CHECK_IN_BOOKING = (
     .returning(_BOOKING.c.id)
 )
 # The single entry: only an unused, valid ticket changes, whoever else scans it.
-_ENTER_TICKET = (
+_ENTER_TICKET = db.DriverStatement(
     update(_TICKET)
     .where(
         _TICKET.c.id == bindparam("t_id"),
@@ -482,7 +495,7 @@ _ENTER_TICKET = (
     )
     .returning(_TICKET.c.id)
 )
-_LEAVE_TICKET = (
+_LEAVE_TICKET = db.DriverStatement(
     update(_TICKET)
     .where(_TICKET.c.id == bindparam("t_id"), _TICKET.c.use_state == INSIDE)
     .values(use_state=LEFT, exited_at=bindparam("t_now", type_=UTCDateTime()))
@@ -510,15 +523,13 @@ def _admit(
     The occupancy row is every admission's meeting point, so it is taken last: after it
     only the commit remains.
     """
-    booking_ok = connection.execute(
-        _CHECK_IN_BOOKING, {"b_id": found.booking_id, "b_now": now}
-    ).first()
+    booking_ok = _CHECK_IN_BOOKING.first(connection, {"b_id": found.booking_id, "b_now": now})
     if booking_ok is None:  # cancelled (or reviewed) since it was read
         raise _Refused(CANCELLED_TICKET)
-    ticket_ok = connection.execute(
-        _ENTER_TICKET,
+    ticket_ok = _ENTER_TICKET.first(
+        connection,
         {"t_id": found.ticket.ticket_id, "t_people": people, "t_now": now, "t_gate": gate},
-    ).first()
+    )
     if ticket_ok is None:  # another gate admitted it a moment ago
         raise _Refused(ALREADY_USED)
     _record(
@@ -598,8 +609,10 @@ def _scan(
     except InvalidToken:
         claims = None
     with db.reading(session) as connection:
-        rules = rules_service.current_on(connection)
-        found = _find(connection, claims.ticket_id) if claims is not None else None
+        if claims is None:
+            rules, found = rules_service.current_on(connection), None
+        else:
+            rules, found = _find(connection, claims.ticket_id)
     limit = _limit(rules)
     if found is None or found.qr_payload != token:
         # Forged, unreadable, signed by an unknown key, or a ticket this service never
@@ -658,7 +671,7 @@ def _leave(
 ) -> tuple[int, Occupancy] | None:
     """The statements of a check-out: the people who left and the occupancy after, or None
     when the ticket's party is not inside (the update changed nothing)."""
-    row = connection.execute(_LEAVE_TICKET, {"t_id": ticket.ticket_id, "t_now": now}).first()
+    row = _LEAVE_TICKET.first(connection, {"t_id": ticket.ticket_id, "t_now": now})
     if row is None:
         return None
     people = int(row[0])

@@ -67,6 +67,12 @@ function init(args)
       for i = index + 1, #all, count do table.insert(bodies, all[i]) end
       token = args[3]
       limit, markers = tonumber(args[4]) or 0, args[5]
+      if index == 0 then
+         -- wrk calls request() once on its first thread before any connection, only to see
+         -- how many requests it returns, and sends nothing of it: that call gets a filler
+         -- (bodies[0] is nil), so that no ticket is lost with it
+         next_body = 0
+      end
       wrk.method = "POST"
       wrk.path = "/api/v1/gate/scan"
       wrk.headers["Content-Type"] = "application/json"

@@ -68,6 +68,8 @@ class Row:
     # CPU time the worker processes spent per answer: on a shared machine a steadier
     # measure of the service's cost than the rates.
     cpu_ms: float = 0.0
+    # The part of that CPU time spent in the kernel (sockets, locks, thread wake-ups).
+    kernel_share: float = 0.0
     rss_mib: list[float] = field(default_factory=list)
 
 
@@ -196,7 +198,8 @@ def _scenarios(
     def row(result: wrk.Result, scenario: str, proof: str, ok: bool) -> Row:
         profiler.stop()
         ratio = result.rate / health.rate if rows and health.rate else None
-        cpu_ms = cpu.lap() * 1000 / result.requests if result.requests else 0.0
+        spent, in_kernel = cpu.lap()
+        cpu_ms = spent * 1000 / result.requests if result.requests else 0.0
         made = Row(
             backend,
             workers,
@@ -211,6 +214,7 @@ def _scenarios(
             + (f"; socket errors {result.socket_errors}" if result.socket_errors else ""),
             ok and result.server_errors == 0 and result.socket_errors == 0,
             round(cpu_ms, 2),
+            kernel_share=round(in_kernel / spent, 2) if spent else 0.0,
         )
         rows.append(made)
         _progress(made)
@@ -358,17 +362,21 @@ class _Cpu:
         self.pids = service.worker_pids()
         self.last = self._total()
 
-    def _total(self) -> float:
-        total = 0
+    def _total(self) -> tuple[float, float]:
+        user = system = 0
         for pid in self.pids:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
+            user += int(fields[11])
+            system += int(fields[12])
+        ticks = os.sysconf("SC_CLK_TCK")
+        return user / ticks, system / ticks
 
-    def lap(self) -> float:
+    def lap(self) -> tuple[float, float]:
+        """CPU seconds since the last lap: (user and system, system alone)."""
         now = self._total()
-        spent, self.last = now - self.last, now
-        return spent
+        user, system = now[0] - self.last[0], now[1] - self.last[1]
+        self.last = now
+        return user + system, system
 
 
 class _Progress:
@@ -406,7 +414,8 @@ def _progress(row: Row) -> None:
     ratio = f"{row.ratio:.3f}x" if row.ratio is not None else "-"
     print(
         f"  {row.database:8} x{row.workers} {row.scenario:40} {row.rate:8.0f}/s {ratio:>7} "
-        f"p50 {row.p50_ms:7.1f} ms p99 {row.p99_ms:7.1f} ms cpu {row.cpu_ms:5.2f} ms  "
+        f"p50 {row.p50_ms:7.1f} ms p99 {row.p99_ms:7.1f} ms cpu {row.cpu_ms:5.2f} ms "
+        f"({row.kernel_share:.0%} sys)  "
         f"{row.proof}",
         file=sys.stderr,
         flush=True,

@@ -166,20 +166,27 @@ def failing_commits(any_client: TestClient, service: Service) -> Iterator[None]:
 
     wrote_booking: set[int] = set()
 
-    def note_writes(connection, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        if statement.startswith("INSERT INTO booking"):
-            wrote_booking.add(id(connection.connection.dbapi_connection))
+    # SQLite's own trace of every statement a connection runs, whichever way it was sent
+    # (the hot paths run theirs on the driver's cursor, past SQLAlchemy's events).
+    def trace(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        def saw(statement: str) -> None:
+            if statement.startswith("INSERT INTO booking"):
+                wrote_booking.add(id(dbapi_connection))
+
+        dbapi_connection.set_trace_callback(saw)
 
     def refuse(connection) -> None:  # type: ignore[no-untyped-def]
         if id(connection.connection.dbapi_connection) in wrote_booking:
             wrote_booking.discard(id(connection.connection.dbapi_connection))
             raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
 
-    event.listen(engine, "before_cursor_execute", note_writes)
+    engine.dispose()  # every connection from now on is traced
+    event.listen(engine, "connect", trace)
     event.listen(engine, "commit", refuse)
     yield
     event.remove(engine, "commit", refuse)
-    event.remove(engine, "before_cursor_execute", note_writes)
+    event.remove(engine, "connect", trace)
+    engine.dispose()
 
 
 def _booked(client: TestClient) -> int:
