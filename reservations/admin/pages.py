@@ -8,8 +8,7 @@ that says what was done; a change that cannot be made shows the form again with 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -28,7 +27,7 @@ from reservations.admin.labels import N_
 from reservations.admin.router import export_response
 from reservations.errors import DomainError, ValidationFailed
 from reservations.gate import service as gate_service
-from reservations.http import DbSession, language_of
+from reservations.http import DbSession, language_of, undo_refused
 from reservations.ops import jobs as ops_jobs
 from reservations.rules import service as rules_service
 from reservations.rules.errors import InvalidRules, RulesChanged
@@ -130,14 +129,6 @@ def translator(request: Request) -> Translate:
             i18n.current_language.reset(token)
 
     return translate
-
-
-@contextmanager
-def attempt(session: Session) -> Iterator[None]:
-    """Run a change in a savepoint: if it is refused, nothing of it stays, and the page can
-    answer with the form (the request's transaction still commits what came before)."""
-    with session.begin_nested():
-        yield
 
 
 def redirect(path: str, **query: str) -> RedirectResponse:
@@ -362,15 +353,15 @@ def save_day(
     if not problems:
         try:
             change = rules_service.DayOverrideChange.model_validate(values)
-            with attempt(session):
-                if change == rules_service.DayOverrideChange():
-                    # Nothing set: the day follows the rules, so no override should remain.
-                    rules_service.delete_override(session, day, principal.username)
-                else:
-                    rules_service.put_override(session, day, change, principal.username)
+            if change == rules_service.DayOverrideChange():
+                # Nothing set: the day follows the rules, so no override should remain.
+                rules_service.delete_override(session, day, principal.username)
+            else:
+                rules_service.put_override(session, day, change, principal.username)
         except ValidationError as exc:
             problems = rules_service.validation_details(exc)["fields"]
         except ValidationFailed as exc:
+            undo_refused(session, exc)
             problems = list(exc.details.get("fields", []))
     if problems:
         for item in problems:
@@ -512,9 +503,9 @@ def _submit_rules(request: Request, session: Session, principal: Principal, form
         if not changes:
             return redirect("/admin/rules", done="rules_unchanged")
         try:
-            with attempt(session):
-                rules_service.update(session, parsed.patch, principal.username, version)
-        except RulesChanged:
+            rules_service.update(session, parsed.patch, principal.username, version)
+        except RulesChanged as exc:
+            undo_refused(session, exc)
             return _rules_page(
                 request,
                 session,
@@ -644,6 +635,7 @@ def users_page(
 def _refused(
     request: Request, session: Session, principal: Principal, exc: DomainError, **form: str
 ) -> Response:
+    undo_refused(session, exc)
     translate = translator(request)
     errors = problem_messages(translate, exc.details) if isinstance(exc, ValidationFailed) else {}
     return _users_page(
@@ -669,8 +661,7 @@ def create_user(
 ) -> Response:
     csrf.check(request, csrf_token)
     try:
-        with attempt(session):
-            users.create(session, username.strip(), password, role, principal.username)
+        users.create(session, username.strip(), password, role, principal.username)
     except DomainError as exc:
         return _refused(request, session, principal, exc, username=username.strip(), role=role)
     return redirect("/admin/users", done="user_created")
@@ -686,8 +677,7 @@ def disable_user(
 ) -> Response:
     csrf.check(request, csrf_token)
     try:
-        with attempt(session):
-            users.disable(session, username, principal.username)
+        users.disable(session, username, principal.username)
     except DomainError as exc:
         return _refused(request, session, principal, exc)
     return redirect("/admin/users", done="user_disabled")
@@ -703,8 +693,7 @@ def enable_user(
 ) -> Response:
     csrf.check(request, csrf_token)
     try:
-        with attempt(session):
-            users.enable(session, username, principal.username)
+        users.enable(session, username, principal.username)
     except DomainError as exc:
         return _refused(request, session, principal, exc)
     return redirect("/admin/users", done="user_enabled")
@@ -721,8 +710,7 @@ def reset_password(
 ) -> Response:
     csrf.check(request, csrf_token)
     try:
-        with attempt(session):
-            users.reset_password(session, username, password, principal.username)
+        users.reset_password(session, username, password, principal.username)
     except DomainError as exc:
         return _refused(request, session, principal, exc)
     if username == principal.username:
