@@ -122,6 +122,13 @@ JOBS: dict[str, Job] = {
             catch_up=timedelta(hours=3),
         ),
         Job(
+            name="expire-team-requests",
+            title="过期未审核团队申请",
+            summary="参观日开始仍未审核的团队预约申请作过期处理，名额退回。",
+            run=_expire_team_requests,
+            time_of_day=lambda _rules: teams_service.REVIEW_CLOSES_AT,
+        ),
+        Job(
             name=waiting_list.NAME,
             title="处理候补名单",
             summary=(
@@ -130,13 +137,6 @@ JOBS: dict[str, Job] = {
             ),
             run=waiting_list.run,
             every=timedelta(minutes=1),
-        ),
-        Job(
-            name="expire-team-requests",
-            title="过期未审核团队申请",
-            summary="参观日开始仍未审核的团队预约申请作过期处理，名额退回。",
-            run=_expire_team_requests,
-            time_of_day=lambda _rules: teams_service.REVIEW_CLOSES_AT,
         ),
     )
 }

@@ -25,6 +25,7 @@ NAMES = [
     "purge-personal-data",
     "send-reminders",
     "expire-team-requests",
+    "process-waiting-list",
 ]
 
 
@@ -44,6 +45,7 @@ def test_every_job_runs_on_demand_and_is_recorded(any_client: TestClient) -> Non
     assert results["purge-personal-data"]["bookings_erased"] == 0
     assert results["send-reminders"]["day"] == "2026-03-11"
     assert results["expire-team-requests"] == {"expired": 0}
+    assert results["process-waiting-list"]["offered"] == 0
 
     listed = any_client.get("/api/v1/admin/jobs", headers=admin)
     assert listed.status_code == 200, listed.text
@@ -51,8 +53,17 @@ def test_every_job_runs_on_demand_and_is_recorded(any_client: TestClient) -> Non
     assert body["scheduler"] == "rehearsal"
     assert [job["name"] for job in body["jobs"]] == NAMES
     schedule = {job["name"]: job["schedule"] for job in body["jobs"]}
-    assert schedule["mark-no-shows"] == {"daily_at": "17:00", "next_run_at": None}
+    assert schedule["mark-no-shows"] == {
+        "daily_at": "17:00",
+        "every_minutes": None,
+        "next_run_at": None,
+    }
     assert schedule["send-reminders"]["daily_at"] == "18:00"
+    assert schedule["process-waiting-list"] == {
+        "daily_at": None,
+        "every_minutes": 1,
+        "next_run_at": None,
+    }
     runs = body["runs"]
     assert [run["job"] for run in runs] == list(reversed(NAMES))
     for run in runs:
@@ -65,7 +76,7 @@ def test_every_job_runs_on_demand_and_is_recorded(any_client: TestClient) -> Non
     assert [run["job"] for run in only.json()["runs"]] == ["send-reminders"]
 
     audit = any_client.get("/api/v1/admin/audit?limit=5", headers=admin).json()["entries"]
-    assert audit[0]["action"] == "job.run" and audit[0]["target"] == "expire-team-requests"
+    assert audit[0]["action"] == "job.run" and audit[0]["target"] == "process-waiting-list"
 
 
 def test_only_admins_run_jobs_and_names_are_checked(client: TestClient) -> None:
