@@ -23,7 +23,7 @@ def local(instant: datetime) -> datetime:
 
 
 def people(session: Session, entry_ids: Sequence[int]) -> dict[int, list[MaskedPerson]]:
-    """The masked people of each entry, in the order they were given."""
+    """The masked people of each entry, in the order they were given (none once erased)."""
     found: dict[int, list[MaskedPerson]] = {entry_id: [] for entry_id in entry_ids}
     if entry_ids:
         statement = (
@@ -33,6 +33,8 @@ def people(session: Session, entry_ids: Sequence[int]) -> dict[int, list[MaskedP
         )
         for visitor in session.exec(statement):
             assert visitor.waiting_entry_id is not None  # selected by entry
+            if visitor.name_masked is None and visitor.id_masked is None:
+                continue  # erased: nobody left to show
             found[visitor.waiting_entry_id].append(
                 MaskedPerson(name=visitor.name_masked, id_masked=visitor.id_masked)
             )
