@@ -54,6 +54,8 @@ log = logging.getLogger("reservations.waitlist")
 NAME = "process-waiting-list"
 TEMPLATE = "waitlist-offer"
 FAILED = "failed"
+# How often one entry is looked at again after others took the places it was about to get.
+_RETRIES = 20
 
 ENTRY = store.ENTRY
 
@@ -143,7 +145,7 @@ def offer_day(day: date, now: datetime) -> list[int]:
             )
         ]
     made: list[int] = []
-    index, recounted = 0, False
+    index, retries = 0, 0
     while index < len(waiting) and room.day_left > 0:
         entry = waiting[index]
         slot = _first_fit(room, entry, rules, day, now)
@@ -158,14 +160,14 @@ def offer_day(day: date, now: datetime) -> list[int]:
                     made.append(entry.id)
                     room.take(slot.id, entry.party_size)
             except SoldOut:
-                # Somebody else took places meanwhile: count again, and give this entry
-                # one more look with the fresh counts before moving on.
+                # Somebody else took places meanwhile: count again, and look at this entry
+                # again while it still fits, so that nobody behind it goes first.
                 with db.transaction(write=False) as session:
                     room = Room.read(session.connection(), plan, rules)
-                if not recounted:
-                    recounted = True
+                retries += 1
+                if retries <= _RETRIES:
                     continue
-        index, recounted = index + 1, False
+        index, retries = index + 1, 0
     return made
 
 
