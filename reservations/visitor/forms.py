@@ -13,7 +13,9 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Annotated
 
+from fastapi import Depends, Form
 from pydantic import ValidationError
 
 from reservations.booking import identities
@@ -110,25 +112,29 @@ def new_form_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-def posted_form(
-    *,
-    slot_id: str,
-    names: list[str] | None,
-    id_types: list[str] | None,
-    id_numbers: list[str] | None,
-    phone: str,
-    email: str,
-    consent: str,
-    sensitive_consent: str,
-    guardian_consent: str,
-    form_key: str,
+_Text = Annotated[str, Form(max_length=200)]
+_Texts = Annotated[list[str] | None, Form()]
+
+
+def posted_booking_form(
+    slot_id: _Text = "",
+    visitor_name: _Texts = None,
+    visitor_id_type: _Texts = None,
+    visitor_id_number: _Texts = None,
+    phone: _Text = "",
+    email: _Text = "",
+    consent: _Text = "",
+    sensitive_consent: _Text = "",
+    guardian_consent: _Text = "",
+    form_key: _Text = "",
 ) -> BookingForm:
-    """The booking form's fields as posted, trimmed to what the form can carry."""
+    """The booking form as a browser posts it (the booking and the waiting list pages),
+    trimmed to what the form can carry."""
     return BookingForm.from_fields(
         slot_id=slot_id,
-        names=[value[:200] for value in names or []],
-        id_types=[value[:32] for value in id_types or []],
-        id_numbers=[value[:200] for value in id_numbers or []],
+        names=[value[:200] for value in visitor_name or []],
+        id_types=[value[:32] for value in visitor_id_type or []],
+        id_numbers=[value[:200] for value in visitor_id_number or []],
         phone=phone,
         email=email,
         consent=bool(consent),
@@ -137,6 +143,9 @@ def posted_form(
         form_key=form_key if _FORM_KEY.match(form_key) else new_form_key(),
         max_rows=MAX_ROWS,
     )
+
+
+PostedBookingForm = Annotated[BookingForm, Depends(posted_booking_form)]
 
 
 def change_rows(form: BookingForm, change: str, limit: int) -> None:

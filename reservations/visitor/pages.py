@@ -46,7 +46,6 @@ from reservations.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=200)]
-Texts = Annotated[list[str] | None, Form()]
 _PRIVATE_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -127,31 +126,10 @@ def submit_booking(
     request: Request,
     session: DbSession,
     day: date,
+    form: forms.PostedBookingForm,
     csrf_token: Text = "",
-    slot_id: Text = "",
-    visitor_name: Texts = None,
-    visitor_id_type: Texts = None,
-    visitor_id_number: Texts = None,
-    phone: Text = "",
-    email: Text = "",
-    consent: Text = "",
-    sensitive_consent: Text = "",
-    guardian_consent: Text = "",
-    form_key: Text = "",
 ) -> Response:
     csrf.check(request, csrf_token)
-    form = forms.posted_form(
-        slot_id=slot_id,
-        names=visitor_name,
-        id_types=visitor_id_type,
-        id_numbers=visitor_id_number,
-        phone=phone,
-        email=email,
-        consent=consent,
-        sensitive_consent=sensitive_consent,
-        guardian_consent=guardian_consent,
-        form_key=form_key,
-    )
     language = language_of(request)
     # Rules at most a second old: enough to list the form's problems before any write,
     # and the placement path checks the limit again with the rules in force.
@@ -210,36 +188,15 @@ def edit_booking_form(
     request: Request,
     session: DbSession,
     day: date,
+    form: forms.PostedBookingForm,
     csrf_token: Text = "",
     change: Text = "",
     move_to: Text = "",
-    slot_id: Text = "",
-    visitor_name: Texts = None,
-    visitor_id_type: Texts = None,
-    visitor_id_number: Texts = None,
-    phone: Text = "",
-    email: Text = "",
-    consent: Text = "",
-    sensitive_consent: Text = "",
-    guardian_consent: Text = "",
-    form_key: Text = "",
 ) -> Response:
     """Without JavaScript: add or remove a companion row, or move the form to another day,
     keeping what the visitor typed."""
     csrf.check(request, csrf_token)
     rules = rules_service.current(session)
-    form = forms.posted_form(
-        slot_id=slot_id,
-        names=visitor_name,
-        id_types=visitor_id_type,
-        id_numbers=visitor_id_number,
-        phone=phone,
-        email=email,
-        consent=consent,
-        sensitive_consent=sensitive_consent,
-        guardian_consent=guardian_consent,
-        form_key=form_key,
-    )
     forms.change_rows(form, change, rules.individual.max_visitors_per_booking)
     if change == "move":
         with contextlib.suppress(ValueError):

@@ -39,7 +39,6 @@ from reservations.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=200)]
-Texts = Annotated[list[str] | None, Form()]
 _PRIVATE_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -140,31 +139,10 @@ def submit_join(
     request: Request,
     session: DbSession,
     day: date,
+    form: forms.PostedBookingForm,
     csrf_token: Text = "",
-    slot_id: Text = "",
-    visitor_name: Texts = None,
-    visitor_id_type: Texts = None,
-    visitor_id_number: Texts = None,
-    phone: Text = "",
-    email: Text = "",
-    consent: Text = "",
-    sensitive_consent: Text = "",
-    guardian_consent: Text = "",
-    form_key: Text = "",
 ) -> Response:
     csrf.check(request, csrf_token)
-    form = forms.posted_form(
-        slot_id=slot_id,
-        names=visitor_name,
-        id_types=visitor_id_type,
-        id_numbers=visitor_id_number,
-        phone=phone,
-        email=email,
-        consent=consent,
-        sensitive_consent=sensitive_consent,
-        guardian_consent=guardian_consent,
-        form_key=form_key,
-    )
     language = language_of(request)
     max_visitors = rules_service.recent().individual.max_visitors_per_booking
     try:
@@ -198,33 +176,12 @@ def edit_join_form(
     request: Request,
     session: DbSession,
     day: date,
+    form: forms.PostedBookingForm,
     csrf_token: Text = "",
     change: Text = "",
-    slot_id: Text = "",
-    visitor_name: Texts = None,
-    visitor_id_type: Texts = None,
-    visitor_id_number: Texts = None,
-    phone: Text = "",
-    email: Text = "",
-    consent: Text = "",
-    sensitive_consent: Text = "",
-    guardian_consent: Text = "",
-    form_key: Text = "",
 ) -> Response:
     """Without JavaScript: add or remove a companion row, keeping what was typed."""
     csrf.check(request, csrf_token)
-    form = forms.posted_form(
-        slot_id=slot_id,
-        names=visitor_name,
-        id_types=visitor_id_type,
-        id_numbers=visitor_id_number,
-        phone=phone,
-        email=email,
-        consent=consent,
-        sensitive_consent=sensitive_consent,
-        guardian_consent=guardian_consent,
-        form_key=form_key,
-    )
     rules = rules_service.current(session)
     forms.change_rows(form, change, rules.individual.max_visitors_per_booking)
     return _join_page(request, session, day, form)

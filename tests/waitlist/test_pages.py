@@ -21,7 +21,7 @@ PHONE = "13912345678"
 
 
 def lookup(client: TestClient, person: dict[str, str]) -> str:
-    """ "My bookings" found with the phone and the person's document number."""
+    """The "my bookings" page, found with the phone and the person's document number."""
     data = {
         "csrf_token": visitor.csrf(client),
         "phone": PHONE,
