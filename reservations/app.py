@@ -39,6 +39,9 @@ from reservations.teams import pages as teams_pages
 from reservations.teams.router import router as teams_router
 from reservations.tickets.router import router as tickets_router
 from reservations.visitor import pages as visitor_pages
+from reservations.waitlist import admin_pages as waitlist_admin_pages
+from reservations.waitlist import pages as waitlist_pages
+from reservations.waitlist.router import router as waitlist_router
 from reservations.web import apidocs, static
 from reservations.web import pages as web_pages
 from reservations.web.errors import page_error
@@ -109,6 +112,7 @@ def create_app() -> FastAPI:
         jobs_router,
         protection_router,
         museum_router,
+        waitlist_router,
     ):
         api.include_router(router)
     if settings.fake_now is not None:
@@ -125,6 +129,8 @@ def create_app() -> FastAPI:
         admin_pages.router,
         jobs_pages.router,
         museum_pages.router,
+        waitlist_pages.router,
+        waitlist_admin_pages.router,
     ):
         app.include_router(pages)
     return app

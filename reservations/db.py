@@ -75,15 +75,49 @@ def build_engine(settings: Settings) -> Engine:
             hide_parameters=True,
         )
         _install_sqlite_hooks(engine, settings.data_dir / WRITE_LOCK_FILE)
-        return engine
-    return create_engine(
-        url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
-        # Exception texts must never carry bound values: they are personal data.
-        hide_parameters=True,
-    )
+    else:
+        engine = create_engine(
+            url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_pre_ping=True,
+            # Exception texts must never carry bound values: they are personal data.
+            hide_parameters=True,
+        )
+    _install_after_commit(engine)
+    return engine
+
+
+# --- work to do once a transaction has committed ------------------------------------------
+#
+# Kept with the connection (its pool record's ``info``, the same dictionary a Connection's
+# ``info`` is): dropped when the transaction rolls back, run when the connection goes back
+# to the pool, which every transaction here does right after its commit (short_write,
+# finish, a session's commit).
+
+_AFTER_COMMIT = "after_commit"
+
+
+def after_commit(connection: Connection, callback: Callable[[], None]) -> None:
+    """Call ``callback`` after the transaction ``connection`` is in has committed, never if
+    it rolls back. Callbacks must be quick (hand the work to another thread) and never
+    raise; one that does is logged and skipped."""
+    connection.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def _install_after_commit(engine: Engine) -> None:
+    @event.listens_for(engine, "rollback")
+    def _rolled_back(connection: Connection) -> None:
+        connection.info.pop(_AFTER_COMMIT, None)
+
+    @event.listens_for(engine.pool, "checkin")
+    def _committed(_dbapi_connection: Any, record: Any) -> None:
+        callbacks = record.info.pop(_AFTER_COMMIT, None) if record is not None else None
+        for callback in callbacks or ():
+            try:
+                callback()
+            except Exception as exc:  # the commit stands whatever a callback does
+                log.error("after-commit callback failed: %s", type(exc).__name__)
 
 
 # SQLite lets one writer in at a time and makes the others poll with growing sleeps (up to

@@ -5,7 +5,8 @@ A log line never carries a secret or personal data:
 - **The access log** is the service's own (uvicorn's is switched off, it writes the whole
   request line): method, path, status and duration, with every secret taken out of the
   path and query first. A booking's private link ``/my/<reference>/<token>`` (and its
-  ``/print``, ``/calendar.ics`` and ``/cancel``) keeps its reference only; a query keeps the
+  ``/print``, ``/calendar.ics`` and ``/cancel``) and a waiting list entry's
+  ``/waitlist/entry/<reference>/<token>`` keep their reference only; a query keeps the
   values of a few harmless parameters (dates, tabs, notices) and nothing else, so a QR
   image's signature never reaches the log; any path segment or value that looks like a
   token (20 or more letters, digits, ``-`` or ``_``) or holds a run of seven digits (a
@@ -32,7 +33,9 @@ from reservations.protection.identities import address_key, blind
 access_log = logging.getLogger("reservations.access")
 
 WITHHELD = "[redacted]"
-_PRIVATE_LINK = re.compile(r"^(/my/[^/]+/)[^/]+")
+# A booking's private link /my/<reference>/<token>, a waiting list entry's
+# /waitlist/entry/<reference>/<token>: the reference stays, the token goes.
+_PRIVATE_LINK = re.compile(r"^(/my/[^/]+/|/waitlist/entry/[^/]+/)[^/]+")
 _TOKEN_LIKE = re.compile(r"[A-Za-z0-9_\-]{20,}")
 _SEVEN_DIGITS = re.compile(r"\d{7,}")  # any script: full-width digits too
 # Query parameters whose values are logged; every other value is withheld.

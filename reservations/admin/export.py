@@ -77,6 +77,7 @@ def bookings_csv(session: Session, day: date, language: str = "zh") -> tuple[byt
         for named in session.exec(
             select(Visitor).where(col(Visitor.booking_id).in_(ids)).order_by(col(Visitor.position))
         ):
+            assert named.booking_id is not None  # selected by booking
             visitors[named.booking_id].append(named)
         for issued in session.exec(select(Ticket).where(col(Ticket.booking_id).in_(ids))):
             tickets[issued.booking_id].append(issued)

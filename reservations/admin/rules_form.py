@@ -30,6 +30,7 @@ SECTION_TITLES = {
     "no_show": N_("爽约处理"),
     "privacy": N_("个人信息"),
     "protection": N_("防刷保护"),
+    "waiting_list": N_("候补名单"),
     "museum": N_("场馆信息"),
 }
 
@@ -70,6 +71,8 @@ LABELS = {
     "protection.rate_limit_per_identity": N_("每个证件的请求上限"),
     "protection.proof_of_work": N_("人机验证（工作量证明）"),
     "protection.pressure_threshold": N_("判定为访问高峰的预约请求频率"),
+    "waiting_list.enabled": N_("约满的日期开放候补"),
+    "waiting_list.offer_minutes": N_("候补名额保留时间（分钟）"),
     "slots.id": N_("编号"),
     "slots.start": N_("开始"),
     "slots.end": N_("结束"),
@@ -92,6 +95,12 @@ HINTS = {
     ),
     "protection.rate_limit_per_identity": N_("如 10/minute；off 表示不限。"),
     "protection.pressure_threshold": N_("全馆预约请求超过此频率即视为高峰，如 300/minute。"),
+    "waiting_list.enabled": N_(
+        "关闭后不再接受新的候补，也不再发出新的名额通知；已发出的通知在期限内仍可确认。"
+    ),
+    "waiting_list.offer_minutes": N_(
+        "退回的名额依次留给候补者，在此时间内确认；不会晚于当天预约截止时间。"
+    ),
 }
 
 OPTION_LABELS = {

@@ -78,6 +78,18 @@ class DuplicateVisitor(DomainError):
     message_en = "This person already holds a booking for that day."
 
 
+class AlreadyWaiting(DuplicateVisitor):
+    """The person is on that day's waiting list: one booking or waiting entry per day."""
+
+    message_zh = "同一证件当天已在候补名单中；如需直接预约，请先退出候补。"
+    message_en = (
+        "This person is already on that day's waiting list; leave it first to book directly."
+    )
+
+    def __init__(self) -> None:
+        super().__init__({"waiting_list": True})
+
+
 class VisitorBanned(DomainError):
     code = "visitor_banned"
     status = 403

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, CursorResult
 from sqlmodel import Session, col
 
 from reservations import clock
+from reservations.booking.errors import IdempotencyKeyReused
 from reservations.booking.models import IdempotencyRecord
 from reservations.errors import field_error
 from reservations.privacy.vault import get_vault
@@ -61,6 +62,15 @@ def find(connection: Connection, scope: str, key: str) -> Record | None:
         return None
     body = get_vault().decrypt(row.response_enc, _PURPOSE).encode()
     return Record(row.request_hash, row.status_code, body)
+
+
+def replay(connection: Connection, scope: str, key: str, fingerprint: str) -> Record | None:
+    """The first answer to this key, or None when the key is new (or its request failed);
+    ``idempotency_key_reused`` when the key came with another request."""
+    record = find(connection, scope, key)
+    if record is not None and record.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    return record
 
 
 def record_columns(

@@ -59,15 +59,19 @@ class Booking(SQLModel, table=True):
 
 
 class Visitor(SQLModel, table=True):
-    """A named person on a booking: an individual visitor, a team leader or a team member."""
+    """A named person on a booking (an individual visitor, a team leader or a team member)
+    or on a waiting list entry (``reservations.waitlist``): exactly one of ``booking_id``
+    and ``waiting_entry_id`` is set."""
 
     __tablename__ = "visitor"
-    # One active booking per person per day: claim_date is the visit day while the booking
-    # is active and NULL once it is cancelled (NULLs never collide in a unique index).
+    # One active booking or waiting entry per person per day: claim_date is the visit day
+    # while the booking or entry is active and NULL once it ended (NULLs never collide in a
+    # unique index).
     __table_args__ = (UniqueConstraint("identity_hash", "claim_date", name="uq_visitor_claim"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    booking_id: int = Field(foreign_key="booking.id", index=True)
+    booking_id: int | None = Field(default=None, foreign_key="booking.id", index=True)
+    waiting_entry_id: int | None = Field(default=None, foreign_key="waiting_entry.id", index=True)
     position: int = 0
     role: str = Field(default="visitor", max_length=16)
     id_type: str = Field(max_length=24)

@@ -36,8 +36,8 @@ from sqlmodel import Session
 from reservations import clock, db
 from reservations.booking import capacity, idempotency, identities
 from reservations.booking.errors import (
+    AlreadyWaiting,
     DuplicateVisitor,
-    IdempotencyKeyReused,
     SoldOut,
     UnknownSlot,
     VisitorBanned,
@@ -79,6 +79,21 @@ class Holder:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldPlaces:
+    """Places already taken for this booking, with the same counter statement a booking
+    uses (a waiting list's offer holds them). The booking settles the hold in its write
+    transaction instead of taking places again.
+
+    ``settle(connection, booking_id)`` runs right after the booking row is inserted: it
+    turns the hold into that booking, in one conditional statement, and lets go of the
+    claims the hold made on its people's day; it raises a DomainError when the hold is gone
+    (expired or given up a moment ago), which rolls the booking back.
+    """
+
+    settle: Callable[[Connection, int], None]
+
+
+@dataclass(frozen=True, slots=True)
 class Order:
     """A booking request, validated against the rules in force, ready to be placed."""
 
@@ -99,6 +114,8 @@ class Order:
     ticket_per_holder: bool = True
     # The channel's own check once the day's plan is known; raises a DomainError.
     check_plan: Callable[[rules_service.DayPlan, datetime], None] | None = None
+    # Places already held for this booking: none are taken.
+    held: HeldPlaces | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,13 +196,18 @@ def _place(
         if order.check_plan is not None:
             order.check_plan(plan, now)
         daily, per_slot = plan.daily_capacity, plan.slot_capacities[slot.id]
-        capacity.refuse_beyond(order.places, daily, per_slot)
-        full = capacity.counters.full_scope(
-            connection, (day, order.channel, slot.id), order.places, daily, per_slot
-        )
-        if full is not None:
-            raise SoldOut({"scope": full})
         claimed = [holder.person.identity_hash for holder in order.holders]
+        if order.held is None:
+            capacity.refuse_beyond(order.places, daily, per_slot)
+            full = capacity.counters.full_scope(
+                connection, (day, order.channel, slot.id), order.places, daily, per_slot
+            )
+            if full is not None:
+                raise SoldOut({"scope": full})
+        else:
+            # The hold's own claims on the day would match: the unique claim index still
+            # refuses anybody who holds something else that day.
+            claimed = []
         check_may_book(connection, order.ban_checked, claimed, now.date(), day)
 
     for _attempt in range(_REFERENCE_ATTEMPTS):
@@ -216,7 +238,7 @@ _MAY_BOOK = text(
     SELECT 'banned', until FROM visitor_ban
      WHERE identity_hash IN :banned AND until >= :today
     UNION ALL
-    SELECT 'booked', NULL FROM visitor
+    SELECT CASE WHEN booking_id IS NULL THEN 'waiting' ELSE 'booked' END, NULL FROM visitor
      WHERE identity_hash IN :claimed AND claim_date = :day
     """
 ).bindparams(
@@ -234,20 +256,28 @@ def check_may_book(
     today: date,
     day: date,
 ) -> None:
-    """Refuse banned people and people who already hold a booking that day, in one read.
+    """Refuse banned people and people who already hold a booking or a waiting list entry
+    that day, in one read.
 
-    The unique claim index is what guarantees one booking per person and day; this check
-    only answers the common case early and clearly.
+    The unique claim index is what guarantees one booking or waiting entry per person and
+    day; this check only answers the common case early and clearly.
     """
     found = connection.execute(
         _MAY_BOOK,
-        {"banned": list(banned) or [""], "claimed": list(claimed), "today": today, "day": day},
+        {
+            "banned": list(banned) or [""],
+            "claimed": list(claimed) or [""],
+            "today": today,
+            "day": day,
+        },
     )
     reasons = {row[0]: row[1] for row in found}
     if "banned" in reasons:
         raise VisitorBanned({"until": str(reasons["banned"])[:10]})
     if "booked" in reasons:
         raise DuplicateVisitor()
+    if "waiting" in reasons:
+        raise AlreadyWaiting()
 
 
 # --- step 2: everything that needs no database ---------------------------------------------
@@ -446,6 +476,8 @@ def _write(
             raise _ReferenceTaken() from None
         assert booking is not None
         booking_id = booking[0]
+        if order.held is not None:
+            order.held.settle(connection, booking_id)
         visitor_ids = []
         try:
             for row in prepared.visitor_rows:
@@ -465,16 +497,17 @@ def _write(
                     "visitor_id": None if holder is None else visitor_ids[holder],
                 },
             )
-        # Last: the counter rows every booking of the day meets, then the commit at once.
-        capacity.take(
-            connection,
-            day=order.day,
-            channel=order.channel,
-            slot_id=order.slot_id,
-            places=order.places,
-            daily_capacity=daily_capacity,
-            slot_capacity=slot_capacity,
-        )
+        if order.held is None:
+            # Last: the counter rows every booking of the day meets, then the commit at once.
+            capacity.take(
+                connection,
+                day=order.day,
+                channel=order.channel,
+                slot_id=order.slot_id,
+                places=order.places,
+                daily_capacity=daily_capacity,
+                slot_capacity=slot_capacity,
+            )
     return Placed(
         prepared.reference,
         prepared.manage_token,
@@ -486,11 +519,9 @@ def _write(
 
 def _replay(connection: Connection, once: Once) -> Placed | None:
     """The first answer to this key, or None when the key is new (or its request failed)."""
-    record = idempotency.find(connection, once.scope, once.key)
+    record = idempotency.replay(connection, once.scope, once.key, once.fingerprint)
     if record is None:
         return None
-    if record.fingerprint != once.fingerprint:
-        raise IdempotencyKeyReused()
     found = json.loads(record.body)
     return Placed(
         str(found["reference"]),

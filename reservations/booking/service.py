@@ -56,14 +56,25 @@ from reservations.tickets import service as tickets
 MAX_AVAILABILITY_DAYS = 62
 
 
-def create(
-    session: Session,
-    request: BookingRequest,
-    language: str = "zh",
-    once: placement.Once | None = None,
-) -> placement.Placed:
-    """Book the visitors of ``request``, or raise why not."""
-    # Checked before anything is read: the request alone decides these.
+@dataclass(frozen=True, slots=True)
+class Party:
+    """The people of an individual request, checked as far as the request alone decides:
+    documents, phone, consents, a child only with an adult, nobody twice."""
+
+    people: list[identities.Person]
+    phone: str
+
+    @property
+    def identity_hashes(self) -> list[str]:
+        return [person.identity_hash for person in self.people]
+
+    def check_size(self, rules: Rules) -> None:
+        if len(self.people) > rules.individual.max_visitors_per_booking:
+            raise TooManyVisitors({"max": rules.individual.max_visitors_per_booking})
+
+
+def checked_party(request: BookingRequest) -> Party:
+    """The request's party, or the first reason to refuse it (nothing is read)."""
     if not request.consent or request.sensitive_consent is False:
         raise ConsentRequired()
     phone = identities.phone(request.phone)
@@ -74,23 +85,35 @@ def create(
             raise MinorWithoutGuardian()
         if request.guardian_consent is False:
             raise ConsentRequired({"consent": "guardian"})
-    hashes = [person.identity_hash for person in people]
+    party = Party(people, phone)
+    hashes = party.identity_hashes
     if len(set(hashes)) != len(hashes):
         raise DuplicateVisitor({"within_request": True})
+    return party
+
+
+def create(
+    session: Session,
+    request: BookingRequest,
+    language: str = "zh",
+    once: placement.Once | None = None,
+) -> placement.Placed:
+    """Book the visitors of ``request``, or raise why not."""
+    # Checked before anything is read: the request alone decides these.
+    party = checked_party(request)
 
     def order_for(rules: Rules) -> placement.Order:
-        if len(people) > rules.individual.max_visitors_per_booking:
-            raise TooManyVisitors({"max": rules.individual.max_visitors_per_booking})
+        party.check_size(rules)
         return placement.Order(
             channel=INDIVIDUAL,
             day=request.day,
             slot_id=request.slot_id,
-            places=len(people),
-            holders=[placement.Holder(person) for person in people],
-            phone=phone,
+            places=len(party.people),
+            holders=[placement.Holder(person) for person in party.people],
+            phone=party.phone,
             email=request.email,
             language=request.language or language,
-            ban_checked=hashes,
+            ban_checked=party.identity_hashes,
         )
 
     return placement.place(session, request.day, order_for, once)

@@ -111,6 +111,7 @@ def render(
             select(Visitor).where(col(Visitor.booking_id).in_(ids)).order_by(col(Visitor.position))
         )
         for visitor in session.exec(statement):
+            assert visitor.booking_id is not None  # selected by booking
             visitors[visitor.booking_id].append(visitor)
     ticket_map = tickets.for_bookings(session, ids)
     rendered = []

@@ -2,6 +2,10 @@
 
 Every job is idempotent: it acts on everything that is due at the moment it runs, not only
 on its own occurrence's day, so a missed or failed run is made good by the next one.
+
+Most jobs run daily, each occurrence claimed once across workers and machines. A frequent
+job (``every``) runs on every scheduler that often, unclaimed: it must be safe to run in
+several places at once, each of its changes being claimed in the database by itself.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
 from reservations.settings import get_settings
 from reservations.teams import service as teams_service
+from reservations.waitlist import offers as waiting_list
 
 JobResult = dict[str, Any]
 
@@ -39,10 +44,16 @@ class Job:
     title: str
     summary: str
     run: Callable[[], JobResult]
-    # The time of day of its daily occurrence, in the museum's zone.
-    time_of_day: Callable[[Rules], str]
+    # The time of day of its daily occurrence, in the museum's zone (daily jobs).
+    time_of_day: Callable[[Rules], str] | None = None
     # How late a missed occurrence may still run; None: as soon as a scheduler is back.
     catch_up: timedelta | None = None
+    # A frequent job: how often it runs (instead of daily).
+    every: timedelta | None = None
+
+    def daily_time(self, rules: Rules) -> str | None:
+        """The time of day of a daily job; None for a frequent one."""
+        return self.time_of_day(rules) if self.time_of_day is not None else None
 
 
 def _mark_no_shows() -> JobResult:
@@ -134,6 +145,16 @@ JOBS: dict[str, Job] = {
             ),
             run=ops_jobs.run_backup,
             time_of_day=lambda _rules: get_settings().backup_time,
+        ),
+        Job(
+            name=waiting_list.NAME,
+            title="处理候补名单",
+            summary=(
+                "每分钟运行：过期未确认的名额退回并通知下一位候补者；有空余名额（如调高名额）时"
+                "按候补顺序通知；无法再预约的日期的候补结束；参观日已过的候补删除个人信息。"
+            ),
+            run=waiting_list.run,
+            every=timedelta(minutes=1),
         ),
     )
 }

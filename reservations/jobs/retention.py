@@ -3,8 +3,10 @@
 ``privacy.retention_days`` after a visit day, the names, document numbers, phone numbers
 and e-mail addresses of its bookings are erased: ciphertexts, masked forms and keyed
 hashes alike. What stays is anonymous: day, slot, channel, party size, status, for the
-statistics. The no-show rules keep what they need in their own tables, as keyed hashes
-only: a strike while it still counts (``no_show.window_days``) and a ban while it lasts.
+statistics. Waiting list entries of those days are erased alike
+(``reservations.waitlist.retention``). The no-show rules keep what they need in their own
+tables, as keyed hashes only: a strike while it still counts (``no_show.window_days``) and
+a ban while it lasts.
 
 On SQLite, erased values do not survive in the file: ``secure_delete`` zeroes freed space
 (see ``reservations.db``) and, after the purge commits, the write-ahead log is
@@ -26,6 +28,7 @@ from reservations.booking.models import Booking, NoShowStrike, Visitor, VisitorB
 from reservations.jobs import noshows
 from reservations.jobs.locks import serialize
 from reservations.rules import service as rules_service
+from reservations.waitlist import retention as waitlist_retention
 
 NAME = "purge-personal-data"
 
@@ -88,11 +91,13 @@ def purge(session: Session) -> dict[str, Any]:
     bans = connection.execute(
         delete(_BAN).where(_BAN.c.until < today).returning(_BAN.c.identity_hash)
     ).all()
+    waiting = waitlist_retention.erase(connection, before=cutoff)
     replies = idempotency.purge_expired(session)
     return {
         "before": cutoff.isoformat(),
         "bookings_erased": len(bookings),
         "visitors_erased": len(visitors),
+        "waiting_entries_erased": waiting,
         "strikes_forgotten": len(strikes),
         "bans_ended": len(bans),
         "idempotency_records": replies,

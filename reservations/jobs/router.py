@@ -33,7 +33,9 @@ class JobRunOut(BaseModel):
 
 
 class ScheduleOut(BaseModel):
-    daily_at: str
+    # A daily job's time of day; a frequent job's interval instead.
+    daily_at: str | None
+    every_minutes: int | None = None
     next_run_at: datetime | None
 
 
@@ -83,7 +85,11 @@ def list_jobs(
         jobs=[
             JobOut(
                 name=info.job.name,
-                schedule=ScheduleOut(daily_at=info.daily_at, next_run_at=info.next_run_at),
+                schedule=ScheduleOut(
+                    daily_at=info.daily_at,
+                    every_minutes=info.every_minutes,
+                    next_run_at=info.next_run_at,
+                ),
                 last_run=run_out(info.last_run) if info.last_run else None,
             )
             for info in jobs_service.jobs(session)

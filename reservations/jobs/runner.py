@@ -1,11 +1,13 @@
 """Running jobs: now on demand, or a scheduled occurrence exactly once, and their history.
 
-A scheduled occurrence is claimed by inserting its ``job_run`` row in its own committed
-transaction before the job starts; the unique index on ``(name, occurrence)`` lets one
+A scheduled occurrence of a daily job is claimed by inserting its ``job_run`` row in its
+own committed transaction before the job starts; the unique index on ``(name, occurrence)`` lets one
 scheduler, worker or machine win, and the others skip it. The winner holds a lease: if
 its process dies, a later sweep of any scheduler takes the occurrence over once the lease
 has ended; a run that failed is tried again by a later sweep (three attempts in all).
-Each run's start, end, outcome and counts stay in ``job_run`` for admins.
+Each run's start, end, outcome and counts stay in ``job_run`` for admins. A frequent job
+runs unclaimed (it is safe to run anywhere at once) and its scheduled runs are recorded
+only when they changed something or failed, not once a minute.
 """
 
 from __future__ import annotations
@@ -74,8 +76,11 @@ def run_now(name: str, *, trigger: str, holder: str) -> JobRun:
     return _execute(job, run_id)
 
 
-def due_occurrence(job: Job, now: datetime, time_of_day: str) -> Occurrence | None:
-    """The occurrence a scheduler should make sure has run, or None if too late for it."""
+def due_occurrence(job: Job, now: datetime, time_of_day: str | None) -> Occurrence | None:
+    """The occurrence a scheduler should make sure has run, or None if too late for it (or
+    the job is not a daily one)."""
+    if time_of_day is None:
+        return None
     occurrence = latest(time_of_day, now)
     if job.catch_up is not None and now - occurrence.at > job.catch_up:
         return None
@@ -87,10 +92,41 @@ def run_scheduled(name: str, holder: str) -> JobRun | None:
     job = get_job(name)
     with db.transaction(write=False) as session:
         rules = rules_service.current(session)
-    occurrence = due_occurrence(job, clock.now(), job.time_of_day(rules))
+    occurrence = due_occurrence(job, clock.now(), job.daily_time(rules))
     if occurrence is None:
         return None
     return run_occurrence(job, occurrence, holder)
+
+
+def run_frequent(name: str, holder: str) -> JobRun | None:
+    """A scheduled run of a frequent job, unclaimed; recorded only when it changed
+    something or failed (None otherwise)."""
+    job = get_job(name)
+    started = clock.now()
+    outcome, result = _call(job, name)
+    if outcome == SUCCEEDED and not _changed_something(result):
+        return None
+    with db.transaction() as session:
+        run = JobRun(
+            name=job.name,
+            trigger=SCHEDULED,
+            holder=holder[:128],
+            started_at=started,
+            finished_at=clock.now(),
+            outcome=outcome,
+            result=result,
+        )
+        session.add(run)
+        session.flush()
+    log.info("job %s %s: %s", job.name, outcome, result)
+    return run
+
+
+def _changed_something(result: JobResult) -> bool:
+    return any(
+        isinstance(value, int) and not isinstance(value, bool) and value > 0
+        for value in result.values()
+    )
 
 
 def run_due(holder: str) -> list[JobRun]:
@@ -102,7 +138,7 @@ def run_due(holder: str) -> list[JobRun]:
         rules = rules_service.current(session)
         wanted: dict[str, Occurrence] = {}
         for job in JOBS.values():
-            occurrence = due_occurrence(job, now, job.time_of_day(rules))
+            occurrence = due_occurrence(job, now, job.daily_time(rules))
             if occurrence is not None:
                 wanted[job.name] = occurrence
         # A cheap read first; the claim itself is what decides.
@@ -123,6 +159,11 @@ def run_due(holder: str) -> list[JobRun]:
         run = run_occurrence(JOBS[name], occurrence, holder)
         if run is not None:
             runs.append(run)
+    for job in JOBS.values():
+        if job.every is not None:  # always due
+            frequent = run_frequent(job.name, holder)
+            if frequent is not None:
+                runs.append(frequent)
     return runs
 
 
@@ -213,21 +254,25 @@ def _error_code(exc: Exception) -> str:
     return exc.code if isinstance(exc, DomainError) else type(exc).__name__
 
 
-def _execute(job: Job, run_id: int) -> JobRun:
-    started = clock.monotonic()
-    log.info("job %s (run %d) started", job.name, run_id)
-    result: JobResult
+def _call(job: Job, label: str) -> tuple[str, JobResult]:
+    """Run the job: its outcome and its counts (or the kind of error)."""
     try:
         result = job.run()
-        outcome = SUCCEEDED
     except Exception as exc:
         # Where it failed, not the exception's text: a message may quote personal data
         # (a refused e-mail address). The run records the error's kind only.
         frames = "".join(traceback.format_tb(exc.__traceback__))
-        log.error("job %s (run %d) failed: %s\n%s", job.name, run_id, type(exc).__name__, frames)
-        result = {"error": _error_code(exc)}
-        outcome = FAILED
-    metrics.job_run(job.name, outcome)
+        log.error("job %s failed: %s\n%s", label, type(exc).__name__, frames)
+        metrics.job_run(job.name, FAILED)
+        return FAILED, {"error": _error_code(exc)}
+    metrics.job_run(job.name, SUCCEEDED)
+    return SUCCEEDED, result
+
+
+def _execute(job: Job, run_id: int) -> JobRun:
+    started = clock.monotonic()
+    log.info("job %s (run %d) started", job.name, run_id)
+    outcome, result = _call(job, f"{job.name} (run {run_id})")
     with db.transaction() as session:
         session.connection().execute(
             update(_RUN)

@@ -1,11 +1,12 @@
 """The background scheduler of a web process (APScheduler 3).
 
-Each job has a daily cron trigger at its time in the museum's zone (from the rules or the
+Each daily job has a cron trigger at its time in the museum's zone (from the rules or the
 settings), with ``coalesce`` and a misfire grace time: a run that fires late still runs
-once. A sweep, at start and every few minutes, runs any latest occurrence that has not run
-(the machine was down at closing time, a run's process died) and follows changes of the
-times in the rules. Every worker of every machine may run a scheduler: the database claim
-in ``reservations.jobs.runner`` lets exactly one of them run each occurrence.
+once; each frequent job has an interval trigger. A sweep, at start and every few minutes,
+runs any latest occurrence that has not run (the machine was down at closing time, a run's
+process died) and follows changes of the times in the rules. Every worker of every machine
+may run a scheduler: the database claim in ``reservations.jobs.runner`` lets exactly one
+of them run each occurrence of a daily job.
 """
 
 from __future__ import annotations
@@ -64,6 +65,17 @@ class JobScheduler:
                 self._fire, self._trigger(time_of_day), args=[name], id=name, name=name
             )
             self._times[name] = time_of_day
+        for job in JOBS.values():
+            if job.every is not None:
+                seconds = int(job.every.total_seconds())
+                self._scheduler.add_job(
+                    self._fire_frequent,
+                    # Jitter: the workers of a deployment do not all run it in one instant.
+                    IntervalTrigger(seconds=seconds, jitter=seconds // 10, timezone=clock.zone()),
+                    args=[job.name],
+                    id=job.name,
+                    name=job.name,
+                )
         self._scheduler.add_job(
             self.sweep,
             IntervalTrigger(seconds=int(self.sweep_every.total_seconds()), timezone=clock.zone()),
@@ -87,15 +99,23 @@ class JobScheduler:
         return CronTrigger(hour=hour, minute=minute, timezone=clock.zone())
 
     def _read_times(self) -> dict[str, str]:
+        """The daily jobs' times of day."""
         with db.transaction(write=False) as session:
             rules = rules_service.current(session)
-        return {name: job.time_of_day(rules) for name, job in JOBS.items()}
+        times = {name: job.daily_time(rules) for name, job in JOBS.items()}
+        return {name: time_of_day for name, time_of_day in times.items() if time_of_day}
 
     def _fire(self, name: str) -> None:
         try:
             runner.run_scheduled(name, self.holder)
         except Exception as exc:  # the next sweep tries again
             log.error("scheduled run of %s could not start: %s", name, type(exc).__name__)
+
+    def _fire_frequent(self, name: str) -> None:
+        try:
+            runner.run_frequent(name, self.holder)
+        except Exception as exc:  # the next interval tries again
+            log.error("run of %s could not be recorded: %s", name, type(exc).__name__)
 
     def sweep(self) -> list[Any]:
         """Follow changed times, then run every due occurrence that has not run."""

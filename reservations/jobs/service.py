@@ -29,6 +29,7 @@ RESULT_LABELS = {
     "before": "清除此日期之前的参观",
     "bookings_erased": "清除个人信息的预约",
     "visitors_erased": "清除个人信息的参观人",
+    "waiting_entries_erased": "清除个人信息的候补",
     "strikes_forgotten": "删除的过期失约记录",
     "bans_ended": "删除的已结束暂停",
     "idempotency_records": "删除的过期重复提交记录",
@@ -39,6 +40,12 @@ RESULT_LABELS = {
     "fell_back": "邮件失败改发短信",
     "failed": "未能送达",
     "expired": "过期的团队申请",
+    "offers_expired": "过期未确认的候补名额",
+    "entries_expired": "结束的候补（已无法预约）",
+    "offered": "发出的候补名额",
+    "notified": "已通知",
+    "not_delivered": "未能送达的通知",
+    "entries_discarded": "删除个人信息的候补",
     "error": "错误",
 }
 
@@ -50,9 +57,14 @@ SCHEDULER_REHEARSAL = "rehearsal"
 @dataclass(frozen=True, slots=True)
 class JobInfo:
     job: Job
-    daily_at: str
+    daily_at: str | None
     next_run_at: datetime | None
     last_run: JobRun | None
+
+    @property
+    def every_minutes(self) -> int | None:
+        every = self.job.every
+        return int(every.total_seconds() // 60) if every is not None else None
 
 
 def scheduler_state() -> str:
@@ -76,10 +88,12 @@ def jobs(session: Session) -> list[JobInfo]:
     scheduled = runtime.enabled()
     infos = []
     for job in JOBS.values():
-        at = job.time_of_day(rules)
-        infos.append(
-            JobInfo(job, at, following(at, now) if scheduled else None, last.get(job.name))
-        )
+        at = job.daily_time(rules)
+        if at is None:
+            next_run = now + job.every if scheduled and job.every is not None else None
+        else:
+            next_run = following(at, now) if scheduled else None
+        infos.append(JobInfo(job, at, next_run, last.get(job.name)))
     return infos
 
 

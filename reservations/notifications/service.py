@@ -69,6 +69,25 @@ class Notifier:
             return Delivery(SMS, fell_back)
         raise DeliveryFailed(NO_CHANNEL)
 
+    def deliver_each(self, recipient: Recipient, message: Message) -> list[str]:
+        """Every channel the recipient has (SMS and e-mail both), for what must not be
+        missed; the channels that took the message. DeliveryFailed when none did."""
+        delivered = []
+        failure = DeliveryFailed(NO_CHANNEL)
+        for channel, address in ((self.sms, recipient.phone), (self.email, recipient.email)):
+            if channel is None or not address:
+                continue
+            try:
+                channel.send(address, message)
+            except DeliveryFailed as exc:
+                log.info("%s not delivered (%s)", channel.name, exc.reason)
+                failure = exc
+                continue
+            delivered.append(channel.name)
+        if not delivered:
+            raise failure
+        return delivered
+
     def close(self) -> None:
         for channel in (self.email, self.sms):
             if channel is not None:

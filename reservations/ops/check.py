@@ -7,8 +7,8 @@ hand-edited database, a partial restore, a bug. The check recounts:
 
 - **places**: for each day, channel and slot (and the whole day, ``*``), the party sizes
   of the bookings that hold places (pending, confirmed, checked in, no-show; a cancelled,
-  rejected or expired booking gave its places back), plus what any other holder of places
-  registered with ``count_places_held_by`` says it holds;
+  rejected or expired booking gave its places back), plus the places held for waiting
+  list offers not yet confirmed (an offer takes its places before it becomes a booking);
 - **occupancy**: for each day, ``entered`` is the people admitted on that day's tickets;
   ``inside`` is always ``entered - exited``, never below zero. ``exited`` cannot be
   recounted (exit turnstiles count people without tickets, and closing time counts out
@@ -35,6 +35,7 @@ from reservations.admin import audit
 from reservations.booking.models import (
     CHECKED_IN,
     CONFIRMED,
+    INDIVIDUAL,
     NO_SHOW,
     PENDING,
     WHOLE_DAY,
@@ -43,6 +44,7 @@ from reservations.booking.models import (
 )
 from reservations.gate.models import OccupancyCounter
 from reservations.tickets.models import INSIDE, LEFT, Ticket
+from reservations.waitlist.models import OFFERED, WaitingEntry
 
 PLACES = "places"
 OCCUPANCY = "occupancy"
@@ -54,12 +56,13 @@ _BOOKING: Table = Booking.__table__  # type: ignore[attr-defined]
 _CAPACITY: Table = CapacityCounter.__table__  # type: ignore[attr-defined]
 _OCCUPANCY: Table = OccupancyCounter.__table__  # type: ignore[attr-defined]
 _TICKET: Table = Ticket.__table__  # type: ignore[attr-defined]
+_WAITING: Table = WaitingEntry.__table__  # type: ignore[attr-defined]
 
 PlaceKey = tuple[date, str, str]
-PlacesHeld = Callable[[Connection], Iterable[tuple[date, str, str, int]]]
+PlacesHeld = Iterable[tuple[date, str, str, int]]
 
 
-def _booked(connection: Connection) -> Iterable[tuple[date, str, str, int]]:
+def _booked(connection: Connection) -> PlacesHeld:
     rows = connection.execute(
         select(
             _BOOKING.c.day,
@@ -73,15 +76,17 @@ def _booked(connection: Connection) -> Iterable[tuple[date, str, str, int]]:
     return [(row[0], row[1], row[2], int(row[3])) for row in rows]
 
 
-_holders: list[PlacesHeld] = [_booked]
+def _offered(connection: Connection) -> PlacesHeld:
+    rows = connection.execute(
+        select(_WAITING.c.day, _WAITING.c.offer_slot_id, func.sum(_WAITING.c.party_size))
+        .where(_WAITING.c.status == OFFERED)
+        .group_by(_WAITING.c.day, _WAITING.c.offer_slot_id)
+    )
+    return [(row[0], INDIVIDUAL, row[1], int(row[2])) for row in rows]
 
 
-def count_places_held_by(source: PlacesHeld) -> PlacesHeld:
-    """Register something else that holds places (rows of day, channel, slot, places):
-    the recount adds it to the bookings'. Usable as a decorator."""
-    if source not in _holders:
-        _holders.append(source)
-    return source
+# Everything that holds places: what the counters must add up to.
+_HOLDERS: tuple[Callable[[Connection], PlacesHeld], ...] = (_booked, _offered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +128,7 @@ class Report:
 
 def expected_places(connection: Connection) -> dict[PlaceKey, int]:
     expected: dict[PlaceKey, int] = {}
-    for holder in _holders:
+    for holder in _HOLDERS:
         for day, channel, slot_id, places in holder(connection):
             for key in ((day, channel, slot_id), (day, channel, WHOLE_DAY)):
                 expected[key] = expected.get(key, 0) + places

@@ -218,6 +218,15 @@ LongText = Annotated[str, Field(max_length=1000, pattern=_PRINTABLE)]
 MapLink = Annotated[str, Field(max_length=500, pattern=r"^(https://\S+)?$")]
 
 
+class WaitingListRules(_Strict):
+    """A fair waiting list for sold-out days (individual channel)."""
+
+    enabled: StrictBool = True
+    # How long an offered place is held for the visitor to confirm (never past the booking
+    # window's close for that day).
+    offer_minutes: Annotated[Int, Field(ge=1, le=24 * 60)] = 30
+
+
 class MuseumInfo(_Strict):
     """How visitors find the museum: shown on the home page and with every booking."""
 
@@ -309,6 +318,7 @@ class Rules(_Strict):
     no_show: NoShowRules = Field(default_factory=NoShowRules)
     privacy: PrivacyRules = Field(default_factory=PrivacyRules)
     protection: ProtectionRules = Field(default_factory=ProtectionRules)
+    waiting_list: WaitingListRules = Field(default_factory=WaitingListRules)
     museum: MuseumInfo = Field(default_factory=MuseumInfo)
     slots: list[Slot] = Field(min_length=1, max_length=48)
 

@@ -299,6 +299,7 @@ def describe(session: Session, bookings: Sequence[Booking]) -> list[TeamRequestO
             .order_by(col(Visitor.booking_id), col(Visitor.position))
         )
         for visitor in session.exec(statement):
+            assert visitor.booking_id is not None  # selected by booking
             members[visitor.booking_id].append(
                 MaskedPerson(name=visitor.name_masked, id_masked=visitor.id_masked)
             )

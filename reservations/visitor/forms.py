@@ -8,10 +8,14 @@ mistakes show at once instead of one per attempt.
 
 from __future__ import annotations
 
+import re
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Annotated
 
+from fastapi import Depends, Form
 from pydantic import ValidationError
 
 from reservations.booking import identities
@@ -98,21 +102,84 @@ def _at(values: Sequence[str], index: int) -> str:
     return values[index] if index < len(values) else ""
 
 
+# How many visitor rows a posted form may carry at most, whatever the rules say.
+MAX_ROWS = 20
+_FORM_KEY = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+def new_form_key() -> str:
+    """A key per form shown: the same form sent twice books (or joins) once."""
+    return secrets.token_urlsafe(24)
+
+
+_Text = Annotated[str, Form(max_length=200)]
+_Texts = Annotated[list[str] | None, Form()]
+
+
+def posted_booking_form(
+    slot_id: _Text = "",
+    visitor_name: _Texts = None,
+    visitor_id_type: _Texts = None,
+    visitor_id_number: _Texts = None,
+    phone: _Text = "",
+    email: _Text = "",
+    consent: _Text = "",
+    sensitive_consent: _Text = "",
+    guardian_consent: _Text = "",
+    form_key: _Text = "",
+) -> BookingForm:
+    """The booking form as a browser posts it (the booking and the waiting list pages),
+    trimmed to what the form can carry."""
+    return BookingForm.from_fields(
+        slot_id=slot_id,
+        names=[value[:200] for value in visitor_name or []],
+        id_types=[value[:32] for value in visitor_id_type or []],
+        id_numbers=[value[:200] for value in visitor_id_number or []],
+        phone=phone,
+        email=email,
+        consent=bool(consent),
+        sensitive_consent=bool(sensitive_consent),
+        guardian_consent=bool(guardian_consent),
+        form_key=form_key if _FORM_KEY.match(form_key) else new_form_key(),
+        max_rows=MAX_ROWS,
+    )
+
+
+PostedBookingForm = Annotated[BookingForm, Depends(posted_booking_form)]
+
+
+def change_rows(form: BookingForm, change: str, limit: int) -> None:
+    """Without JavaScript: add a companion row, or remove one (``remove-<index>``)."""
+    if change == "add" and len(form.rows) < limit:
+        form.rows.append(VisitorRow())
+    elif change.startswith("remove-") and change[7:].isdigit() and len(form.rows) > 1:
+        index = int(change[7:])
+        if index < len(form.rows):
+            del form.rows[index]
+
+
 def build_request(
-    form: BookingForm, day: date, language: str, today: date, max_visitors: int | None = None
+    form: BookingForm,
+    day: date,
+    language: str,
+    today: date,
+    max_visitors: int | None = None,
+    model: type[BookingRequest] = BookingRequest,
 ) -> BookingRequest:
     """The service's request, or ``ValidationFailed`` whose ``details.problems`` hold every
     mistake found in the form (field → message): shape, documents, consents, a child without
-    an adult, the same person twice, too many people. The service checks all of it again."""
+    an adult, the same person twice, too many people. The service checks all of it again.
+    ``model`` may leave the slot optional (the waiting list's "any slot")."""
     # The first visitor is never optional: left blank, its own fields say what is missing.
     filled = form.filled_rows() or [0]
     problems: Problems = {}
     request: BookingRequest | None = None
+    slot_optional = not model.model_fields["slot_id"].is_required()
     try:
-        request = BookingRequest.model_validate(
+        request = model.model_validate(
             {
                 "date": day,
-                "slot_id": form.slot_id,
+                "slot_id": form.slot_id or (None if slot_optional else ""),
                 "phone": form.phone,
                 "email": form.email.strip() or None,
                 "consent": form.consent,
@@ -283,6 +350,13 @@ def problems_for(error: DomainError, form: BookingForm, rules: Rules, day: date)
     if code == "duplicate_visitor":
         if details.get("within_request"):
             return {"visitors": SAME_PERSON_TWICE}
+        if details.get("waiting_list"):
+            return {
+                "visitors": Msg(
+                    "有参观者当天已在候补名单中，每人每天只能预约或候补一次。"
+                    "可在“我的预约”中查看或退出候补。"
+                )
+            }
         return {
             "visitors": Msg(
                 "有参观者当天已有预约，每人每天只能预约一次。可在“我的预约”中查看或取消原预约。"
@@ -300,6 +374,10 @@ def problems_for(error: DomainError, form: BookingForm, rules: Rules, day: date)
         return {"visitors": Msg("有参观者因多次预约后未到馆，暂停预约。")}
     if code == "sold_out":
         return {"slot": Msg("这个时段刚刚约满，请选择其他时段或其他日期。")}
+    if code == "places_available":
+        return {"slot": Msg("这一天（或这个时段）还有名额，请直接预约。")}
+    if code == "waiting_list_closed":
+        return {"form": Msg("候补名单暂未开放。")}
     if isinstance(error, BookingWindow):
         reason = explain(error.reason, day, rules) or Msg("这一天暂不可预约。")
         return {"slot": Msg("%(reason)s请选择其他日期。", reason=reason)}
@@ -345,6 +423,14 @@ def lookup_problems(error: DomainError, form: LookupForm) -> Problems:
     if error.code == "invalid_id_number":
         return {"id_number": id_number_invalid(form.id_type, error.details.get("problem"))}
     return {"form": ErrorText(error)}
+
+
+def field_order(form: BookingForm) -> list[str]:
+    """The booking form's fields as it shows them."""
+    order = ["form", "slot", "visitors"]
+    for index in range(len(form.rows)):
+        order += [f"name-{index}", f"id_type-{index}", f"id_number-{index}"]
+    return [*order, "phone", "email", "consent", "sensitive_consent", "guardian_consent"]
 
 
 def first_problem_keys(problems: Problems, order: Iterable[str]) -> list[str]:

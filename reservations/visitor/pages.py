@@ -8,8 +8,6 @@ API makes) and the answers back into pages. They work without JavaScript; the sc
 from __future__ import annotations
 
 import contextlib
-import re
-import secrets
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -41,28 +39,18 @@ from reservations.visitor.text import (
     speaking,
     ticket_status,
 )
+from reservations.waitlist import pages as waitlist_pages
 from reservations.web import csrf
 from reservations.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=200)]
-Texts = Annotated[list[str] | None, Form()]
-# How many visitor rows a posted form may carry at most, whatever the rules say.
-MAX_ROWS = 20
-_FORM_KEY = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 _PRIVATE_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex, nofollow",
 }
-
-
-def _booking_field_order(form: BookingForm) -> list[str]:
-    order = ["form", "slot", "visitors"]
-    for index in range(len(form.rows)):
-        order += [f"name-{index}", f"id_type-{index}", f"id_number-{index}"]
-    return [*order, "phone", "email", "consent", "sensitive_consent", "guardian_consent"]
 
 
 # --- the calendar ----------------------------------------------------------------------------
@@ -116,7 +104,7 @@ def _booking_page(
             "day": view,
             "form": form,
             "problems": problems,
-            "problem_keys": forms.first_problem_keys(problems, _booking_field_order(form)),
+            "problem_keys": forms.first_problem_keys(problems, forms.field_order(form)),
             "rules": rules,
             "max_rows": rules.individual.max_visitors_per_booking,
             "id_types": ID_TYPES,
@@ -127,42 +115,10 @@ def _booking_page(
     )
 
 
-def _new_form_key() -> str:
-    return secrets.token_urlsafe(24)
-
-
 @router.get("/book/{day}")
 def booking_form(request: Request, session: DbSession, day: date, slot: str = "") -> Response:
-    form = BookingForm(slot_id=slot[:16], form_key=_new_form_key())
+    form = BookingForm(slot_id=slot[:16], form_key=forms.new_form_key())
     return _booking_page(request, session, day, form)
-
-
-def _posted_form(
-    *,
-    slot_id: str,
-    names: list[str] | None,
-    id_types: list[str] | None,
-    id_numbers: list[str] | None,
-    phone: str,
-    email: str,
-    consent: str,
-    sensitive_consent: str,
-    guardian_consent: str,
-    form_key: str,
-) -> BookingForm:
-    return BookingForm.from_fields(
-        slot_id=slot_id,
-        names=[value[:200] for value in names or []],
-        id_types=[value[:32] for value in id_types or []],
-        id_numbers=[value[:200] for value in id_numbers or []],
-        phone=phone,
-        email=email,
-        consent=bool(consent),
-        sensitive_consent=bool(sensitive_consent),
-        guardian_consent=bool(guardian_consent),
-        form_key=form_key if _FORM_KEY.match(form_key) else _new_form_key(),
-        max_rows=MAX_ROWS,
-    )
 
 
 @router.post("/book/{day}", dependencies=[Depends(guard_booking)])
@@ -170,31 +126,10 @@ def submit_booking(
     request: Request,
     session: DbSession,
     day: date,
+    form: forms.PostedBookingForm,
     csrf_token: Text = "",
-    slot_id: Text = "",
-    visitor_name: Texts = None,
-    visitor_id_type: Texts = None,
-    visitor_id_number: Texts = None,
-    phone: Text = "",
-    email: Text = "",
-    consent: Text = "",
-    sensitive_consent: Text = "",
-    guardian_consent: Text = "",
-    form_key: Text = "",
 ) -> Response:
     csrf.check(request, csrf_token)
-    form = _posted_form(
-        slot_id=slot_id,
-        names=visitor_name,
-        id_types=visitor_id_type,
-        id_numbers=visitor_id_number,
-        phone=phone,
-        email=email,
-        consent=consent,
-        sensitive_consent=sensitive_consent,
-        guardian_consent=guardian_consent,
-        form_key=form_key,
-    )
     language = language_of(request)
     # Rules at most a second old: enough to list the form's problems before any write,
     # and the placement path checks the limit again with the rules in force.
@@ -203,7 +138,7 @@ def submit_booking(
         booking_request = forms.build_request(form, day, language, clock.today(), max_visitors)
         reference, token = _create_once(session, booking_request, form.form_key, language)
     except DomainError as error:
-        if not _fixable_on_form(error):
+        if not fixable_on_form(error):
             raise
         # Nothing of a refused booking may be kept; the form is answered from reads only.
         undo_refused(session, error)
@@ -233,7 +168,7 @@ _FIXABLE = frozenset(
 )
 
 
-def _fixable_on_form(error: DomainError) -> bool:
+def fixable_on_form(error: DomainError) -> bool:
     return error.code in _FIXABLE
 
 
@@ -253,44 +188,17 @@ def edit_booking_form(
     request: Request,
     session: DbSession,
     day: date,
+    form: forms.PostedBookingForm,
     csrf_token: Text = "",
     change: Text = "",
     move_to: Text = "",
-    slot_id: Text = "",
-    visitor_name: Texts = None,
-    visitor_id_type: Texts = None,
-    visitor_id_number: Texts = None,
-    phone: Text = "",
-    email: Text = "",
-    consent: Text = "",
-    sensitive_consent: Text = "",
-    guardian_consent: Text = "",
-    form_key: Text = "",
 ) -> Response:
     """Without JavaScript: add or remove a companion row, or move the form to another day,
     keeping what the visitor typed."""
     csrf.check(request, csrf_token)
     rules = rules_service.current(session)
-    form = _posted_form(
-        slot_id=slot_id,
-        names=visitor_name,
-        id_types=visitor_id_type,
-        id_numbers=visitor_id_number,
-        phone=phone,
-        email=email,
-        consent=consent,
-        sensitive_consent=sensitive_consent,
-        guardian_consent=guardian_consent,
-        form_key=form_key,
-    )
-    limit = rules.individual.max_visitors_per_booking
-    if change == "add" and len(form.rows) < limit:
-        form.rows.append(forms.VisitorRow())
-    elif change.startswith("remove-") and change[7:].isdigit() and len(form.rows) > 1:
-        index = int(change[7:])
-        if index < len(form.rows):
-            del form.rows[index]
-    elif change == "move":
+    forms.change_rows(form, change, rules.individual.max_visitors_per_booking)
+    if change == "move":
         with contextlib.suppress(ValueError):
             day = date.fromisoformat(move_to)
         form.slot_id = ""
@@ -459,6 +367,7 @@ def _lookup_page(
     status_code: int = 200,
     results: list[dict[str, Any]] | None = None,
     cancelled: dict[str, Any] | None = None,
+    waiting: list[dict[str, Any]] | None = None,
 ) -> Response:
     return render(
         request,
@@ -472,6 +381,7 @@ def _lookup_page(
             "id_types": ID_TYPES,
             "results": results,
             "cancelled": cancelled,
+            "waiting": waiting or [],
         },
         status_code=status_code,
         headers={"Cache-Control": "no-store"},
@@ -495,7 +405,8 @@ def find_my_bookings(
     csrf.check(request, csrf_token)
     form = LookupForm(phone=phone, id_type=id_type, id_number=id_number)
     try:
-        found = booking_service.lookup(session, forms.build_lookup(form))
+        lookup = forms.build_lookup(form)
+        found = booking_service.lookup(session, lookup)
     except DomainError as error:
         if error.code not in ("validation_error", "invalid_phone", "invalid_id_number"):
             raise
@@ -510,8 +421,9 @@ def find_my_bookings(
         if context["cancellable"] and not context["is_team"]:
             context["grant"] = grants.issue(booking.reference, browser, now)
         results.append(context)
+    waiting = waitlist_pages.found_entries(session, lookup, browser, now)
     # What was typed is not shown again: the results stand in for the form.
-    return _lookup_page(request, LookupForm(id_type=form.id_type), results=results)
+    return _lookup_page(request, LookupForm(id_type=form.id_type), results=results, waiting=waiting)
 
 
 @router.post("/my/cancel")

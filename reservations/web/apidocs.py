@@ -46,6 +46,15 @@ REQUEST_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "visitors": [{"name": "张三", "id_type": "resident_id", "id_number": _RESIDENT_ID}],
         "email": "visitor@example.com",
     },
+    # The body of a booking; a null (or absent) slot_id waits for any slot of the day.
+    ("post", "/api/v1/waiting-list"): {
+        "date": "2026-03-10",
+        "slot_id": None,
+        "phone": "13800138000",
+        "consent": True,
+        "visitors": [{"name": "张三", "id_type": "resident_id", "id_number": _RESIDENT_ID}],
+        "email": "visitor@example.com",
+    },
     ("post", "/api/v1/bookings/lookup"): {
         "phone": "13800138000",
         "id_type": "resident_id",

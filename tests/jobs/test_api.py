@@ -27,6 +27,7 @@ NAMES = [
     "expire-team-requests",
     "check-counters",
     "backup",
+    "process-waiting-list",
 ]
 
 
@@ -48,6 +49,7 @@ def test_every_job_runs_on_demand_and_is_recorded(any_client: TestClient) -> Non
     assert results["expire-team-requests"] == {"expired": 0}
     assert results["check-counters"]["drift"] == 0
     assert results["backup"]["archive"].startswith("reservations-backup-")
+    assert results["process-waiting-list"]["offered"] == 0
 
     listed = any_client.get("/api/v1/admin/jobs", headers=admin)
     assert listed.status_code == 200, listed.text
@@ -55,8 +57,17 @@ def test_every_job_runs_on_demand_and_is_recorded(any_client: TestClient) -> Non
     assert body["scheduler"] == "rehearsal"
     assert [job["name"] for job in body["jobs"]] == NAMES
     schedule = {job["name"]: job["schedule"] for job in body["jobs"]}
-    assert schedule["mark-no-shows"] == {"daily_at": "17:00", "next_run_at": None}
+    assert schedule["mark-no-shows"] == {
+        "daily_at": "17:00",
+        "every_minutes": None,
+        "next_run_at": None,
+    }
     assert schedule["send-reminders"]["daily_at"] == "18:00"
+    assert schedule["process-waiting-list"] == {
+        "daily_at": None,
+        "every_minutes": 1,
+        "next_run_at": None,
+    }
     runs = body["runs"]
     assert [run["job"] for run in runs] == list(reversed(NAMES))
     for run in runs:

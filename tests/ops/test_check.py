@@ -13,6 +13,7 @@ from tests.conftest import TOMORROW, admin_headers, set_clock
 from tests.ops.helpers import book
 from tests.support import people
 from tests.teams.pages import sign_in_admin
+from tests.waitlist.helpers import cancel, counted, fill, join_body, joined, read, settled
 
 
 def execute(sql: str) -> None:
@@ -131,3 +132,16 @@ def test_the_command_reports_repairs_and_the_console_shows_drift(
     assert '"drift": 0' in capsys.readouterr().out
     client.post("/api/v1/admin/jobs/check-counters/run", headers=admin)
     assert 'id="counter-drift"' not in client.get("/admin").text
+
+
+def test_places_held_for_a_waiting_list_offer_are_no_drift(any_client: TestClient) -> None:
+    booking = fill(any_client, 1)[0]
+    entry = joined(any_client, join_body())
+    cancel(any_client, booking)
+    settled()
+    assert read(any_client, entry)["status"] == "offered"
+    # The offer holds the day's only place without a booking yet: nothing to repair.
+    assert recount().drift == []
+    with db.transaction() as session:
+        assert check.repair(session, actor="admin").drift == []
+    assert counted(any_client) == {"capacity": 1, "booked": 1, "remaining": 0}

@@ -14,10 +14,17 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from reservations.logs import WITHHELD, install_log_redaction, loggable_target
+from reservations.logs import (
+    WITHHELD,
+    AccessLog,
+    access_log,
+    install_log_redaction,
+    loggable_target,
+)
 from tests.conftest import Service
 from tests.support.server import launch
 from tests.visitor import support as visitor
+from tests.waitlist.helpers import fill, join_body, joined
 
 pytestmark = pytest.mark.slow
 
@@ -87,6 +94,9 @@ DATES = "start=2026-03-10&end=2026-03-20"
         (QR, "sig=abc", f"{QR}?sig={WITHHELD}"),
         ("/api/v1/availability", DATES, f"/api/v1/availability?{DATES}"),
         ("/lang/en", "next=/my/ZZ7K2M9Q/tok", f"/lang/en?next=/my/ZZ7K2M9Q/{WITHHELD}"),
+        ("/waitlist/entry/WZ7K2M9Q/short", "", f"/waitlist/entry/WZ7K2M9Q/{WITHHELD}"),
+        ("/waitlist/entry/WZ7K2M9Q/abc/leave", "", f"/waitlist/entry/WZ7K2M9Q/{WITHHELD}/leave"),
+        ("/waitlist/2026-03-10", "slot=0900", "/waitlist/2026-03-10?slot=0900"),
         ("/anything/４１０１０５１９９００５１７１２３４", "", f"/anything/{WITHHELD}"),
         ("/x/%E2%80%8B13800138000", "", f"/x/{WITHHELD}"),
         ("/teams/requests/ZZ7K2M9Q", "", "/teams/requests/ZZ7K2M9Q"),
@@ -140,3 +150,31 @@ def test_uvicorns_own_error_log_withholds_exception_text() -> None:
     written = stream.getvalue()
     assert "Exception in ASGI application" in written and "ValueError" in written
     assert PHONE not in written
+
+
+def test_a_waiting_list_entrys_token_never_reaches_the_access_log(client: TestClient) -> None:
+    """The entry's private link (the page, leaving through it) is logged with its reference
+    and without its token, through the service's own access log around the real app."""
+    fill(client, 1)
+    entry = joined(client, join_body(phone=PHONE))
+    token, reference = entry["manage_token"], entry["reference"]
+    logged = TestClient(AccessLog(client.app))
+    access_log.setLevel(logging.INFO)
+    handler, stream = capture("reservations.access")
+    try:
+        private = f"/waitlist/entry/{reference}/{token}"
+        assert logged.get(private).status_code == 200
+        left = logged.post(
+            f"{private}/leave",
+            data={"csrf_token": visitor.csrf(logged, private)},
+            follow_redirects=False,
+        )
+        assert left.status_code == 303
+        logged.get(f"/lang/en?next={private}")
+    finally:
+        logging.getLogger("reservations.access").removeHandler(handler)
+        access_log.setLevel(logging.NOTSET)
+    written = stream.getvalue()
+    assert f'"GET /waitlist/entry/{reference}/{WITHHELD} HTTP/1.1" 200' in written, written
+    assert f'"POST /waitlist/entry/{reference}/{WITHHELD}/leave HTTP/1.1" 303' in written
+    assert token not in written and PHONE not in written

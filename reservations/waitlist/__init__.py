@@ -1,0 +1,1 @@
+"""A fair waiting list for sold-out days: join, be offered a returned place, confirm."""
