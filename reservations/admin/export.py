@@ -17,7 +17,8 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from reservations import clock
-from reservations.admin import audit, labels
+from reservations.admin import labels
+from reservations.audit import service as audit
 from reservations.booking.models import Booking, Visitor
 from reservations.tickets.models import Ticket
 from reservations.web import i18n

@@ -22,9 +22,10 @@ from starlette.concurrency import run_in_threadpool
 from reservations import clock
 from reservations.accounts import signin
 from reservations.accounts.service import MIN_PASSWORD_LENGTH, Principal, list_users
-from reservations.admin import audit, calendar, charts, labels, rules_form, stats, users
+from reservations.admin import calendar, charts, labels, rules_form, stats, users
 from reservations.admin.labels import N_
 from reservations.admin.router import export_response
+from reservations.audit import service as audit
 from reservations.errors import DomainError, ValidationFailed
 from reservations.gate import service as gate_service
 from reservations.http import DbSession, language_of, undo_refused

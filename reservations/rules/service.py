@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from reservations import clock, db
-from reservations.admin import audit
+from reservations.audit import service as audit
 from reservations.errors import Conflict, field_error
 from reservations.rules.errors import BookingWindow, InvalidRules, RulesChanged
 from reservations.rules.models import DayOverride, RulesDocument

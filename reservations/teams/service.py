@@ -19,7 +19,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from reservations import clock
-from reservations.admin import audit
+from reservations.audit import service as audit
 from reservations.booking import identities, placement
 from reservations.booking import service as booking_service
 from reservations.booking.errors import ConsentRequired, DuplicateVisitor
