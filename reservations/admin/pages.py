@@ -120,14 +120,11 @@ def translator(request: Request) -> Translate:
     language = language_of(request)
 
     def translate(text: str, **values: object) -> str:
-        token = i18n.current_language.set(language)
-        try:
+        with i18n.speaking(language):
             try:
                 return i18n.gettext(text, **values)
             except (KeyError, ValueError, TypeError):
                 return i18n.gettext(text)  # a context value the message did not expect
-        finally:
-            i18n.current_language.reset(token)
 
     return translate
 

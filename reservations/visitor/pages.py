@@ -36,11 +36,10 @@ from reservations.visitor.text import (
     MomentText,
     Msg,
     booking_status,
-    speaking,
     ticket_status,
 )
 from reservations.waitlist import pages as waitlist_pages
-from reservations.web import csrf
+from reservations.web import csrf, i18n
 from reservations.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -297,7 +296,7 @@ def calendar_file(request: Request, session: DbSession, reference: str, token: s
     booking = booking_service.read(session, reference, token)
     rules = rules_service.current(session)
     opens, closes = gate.entry_window(rules, booking.day, booking.slot.start, booking.slot.end)
-    with speaking(language_of(request)):
+    with i18n.speaking(language_of(request)):
         museum = str(Msg("郑州网络安全科技馆"))
         description = str(
             Msg(
