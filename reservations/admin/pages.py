@@ -26,7 +26,7 @@ from reservations.admin import calendar, charts, labels, rules_form, stats, user
 from reservations.admin.labels import N_
 from reservations.admin.router import export_response
 from reservations.audit import service as audit
-from reservations.errors import DomainError, ValidationFailed
+from reservations.errors import DomainError, ValidationFailed, validation_details
 from reservations.gate import service as gate_service
 from reservations.http import DbSession, language_of, undo_refused
 from reservations.ops import jobs as ops_jobs
@@ -357,7 +357,7 @@ def save_day(
             else:
                 rules_service.put_override(session, day, change, principal.username)
         except ValidationError as exc:
-            problems = rules_service.validation_details(exc)["fields"]
+            problems = validation_details(exc.errors(include_url=False))["fields"]
         except ValidationFailed as exc:
             undo_refused(session, exc)
             problems = list(exc.details.get("fields", []))
