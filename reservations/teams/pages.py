@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from reservations import clock
-from reservations.booking import idempotency, placement
+from reservations.booking import placement
 from reservations.booking import service as booking_service
 from reservations.booking.models import PENDING, TEAM
 from reservations.errors import DomainError, NotFound
@@ -213,10 +213,7 @@ def _create_once(
     session: Session, body: TeamBookingRequest, language: str, request_key: str
 ) -> str:
     """Create the request, or find the one this very form already created."""
-    once = None
-    if request_key:
-        fingerprint = idempotency.request_fingerprint(body.model_dump(mode="json"))
-        once = placement.Once(_PAGE_SCOPE, idempotency.check_key(request_key), fingerprint)
+    once = placement.Once.for_request(_PAGE_SCOPE, request_key, body) if request_key else None
     return service.create(session, body, language, once).reference
 
 

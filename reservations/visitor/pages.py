@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from reservations import clock
-from reservations.booking import idempotency, placement
+from reservations.booking import placement
 from reservations.booking import service as booking_service
 from reservations.booking.errors import CannotCancel
 from reservations.booking.schemas import BookingOut, BookingRequest
@@ -175,8 +175,7 @@ def _create_once(
     session: Session, request: BookingRequest, form_key: str, language: str
 ) -> tuple[str, str]:
     """Book once per form: a second tap on a slow connection gets the first booking back."""
-    fingerprint = idempotency.request_fingerprint(request.model_dump(mode="json"))
-    once = placement.Once("booking-page", f"{form_key}:{fingerprint[:16]}", fingerprint)
+    once = placement.Once.for_form("booking-page", form_key, request)
     placed = booking_service.create(session, request, language, once)
     assert placed.manage_token is not None
     return placed.reference, placed.manage_token

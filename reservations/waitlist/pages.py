@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from reservations import clock, db
-from reservations.booking import idempotency, placement
+from reservations.booking import placement
 from reservations.booking.schemas import BookingOut, LookupRequest
 from reservations.errors import DomainError, NotFound
 from reservations.gate import service as gate
@@ -151,10 +151,7 @@ def submit_join(
         )
         assert isinstance(built, WaitingListRequest)
         # A second tap on a slow connection gets the first entry back.
-        fingerprint = idempotency.request_fingerprint(built.model_dump(mode="json"))
-        once = placement.Once(
-            "waiting-list-page", f"{form.form_key}:{fingerprint[:16]}", fingerprint
-        )
+        once = placement.Once.for_form("waiting-list-page", form.form_key, built)
         joined = service.join(session, built, language, link_base=link_base(request), once=once)
     except DomainError as error:
         if error.code not in _FIXABLE:
