@@ -36,7 +36,7 @@ from reservations.rules.projection import Projection, project
 from reservations.rules.schema import WEEKDAYS
 from reservations.web import csrf, i18n
 from reservations.web.session import AdminPage
-from reservations.web.templating import render
+from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -221,7 +221,7 @@ def overview(request: Request, session: DbSession, principal: AdminPage) -> Resp
     rules = rules_service.current(session)
     week = calendar.days_between(session, today, today + timedelta(days=7))
     upcoming = rules_service.overrides_between(session, today, today + timedelta(days=61))
-    return render(
+    return render_page(
         request,
         "admin/overview.html",
         base_context(
@@ -257,7 +257,7 @@ def occupancy_json(session: DbSession, _principal: AdminPage) -> JSONResponse:
 
 @router.get("/admin/calendar")
 def calendar_page(request: Request, session: DbSession, principal: AdminPage) -> Response:
-    return render(
+    return render_page(
         request,
         "admin/calendar.html",
         base_context(principal, months=calendar.months(session), today=clock.today()),
@@ -288,7 +288,7 @@ def _day_page(
             "note": (override.note or "") if override else "",
         }
     report = stats.daily(session, day, day)[0] if day <= clock.today() else None
-    return render(
+    return render_page(
         request,
         "admin/day.html",
         base_context(
@@ -418,7 +418,7 @@ def _rules_page(
         for name in errors
         if name in form_names or name in section_names or name.startswith("slots.")
     }
-    return render(
+    return render_page(
         request,
         "admin/rules.html",
         base_context(
@@ -559,7 +559,7 @@ def stats_page(
         checked_in=translate("已入馆"),
         no_shows=translate("未到馆"),
     )
-    return render(
+    return render_page(
         request,
         "admin/stats.html",
         base_context(
@@ -602,7 +602,7 @@ def _users_page(
     status_code: int = 200,
 ) -> Response:
     accounts = list_users(session)
-    return render(
+    return render_page(
         request,
         "admin/users.html",
         base_context(
@@ -747,7 +747,7 @@ def audit_page(
         older = "/admin/audit?" + urlencode(
             {**{k: v for k, v in filters.items() if v}, "before_id": entries[-1].id}
         )
-    return render(
+    return render_page(
         request,
         "admin/audit.html",
         base_context(

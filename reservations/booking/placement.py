@@ -44,8 +44,8 @@ from reservations.booking.errors import (
     VisitorBanned,
 )
 from reservations.booking.models import CONFIRMED, Booking, Visitor
+from reservations.booking.presentation import present_parts
 from reservations.booking.schemas import BookingOut
-from reservations.booking.views import render_parts
 from reservations.errors import DomainError, ServiceBusy
 from reservations.ops import metrics
 from reservations.privacy.vault import get_vault
@@ -426,7 +426,7 @@ def _prepare(order: Order, rules: Rules, slot: Slot, now: datetime, once: Once |
         created_at=now,
         organization=order.organization,
     )
-    view: BookingOut = render_parts(shown, shown_visitors, shown_tickets, rules, manage_token)
+    view: BookingOut = present_parts(shown, shown_visitors, shown_tickets, rules, manage_token)
     body = view.model_dump_json(by_alias=True).encode()
     once_row = None
     if once is not None:

@@ -32,7 +32,7 @@ from reservations.http import DbSession, error_body, language_of, undo_refused
 from reservations.web import csrf, i18n
 from reservations.web.session import StaffPage
 from reservations.web.static import static_url
-from reservations.web.templating import environment, render
+from reservations.web.templating import environment, render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -64,7 +64,7 @@ def offline_assets() -> list[str]:
 @router.get(PAGE)
 def scanner(request: Request, principal: StaffPage, session: DbSession) -> Response:
     language = language_of(request)
-    return render(
+    return render_page(
         request,
         "gate/scan.html",
         {

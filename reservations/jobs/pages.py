@@ -16,7 +16,7 @@ from reservations.jobs import service as jobs_service
 from reservations.jobs.registry import JOBS
 from reservations.web import csrf
 from reservations.web.session import AdminPage
-from reservations.web.templating import render
+from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,7 +46,7 @@ def jobs_page(
     ran: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     shown = job if job in JOBS else None
-    return render(
+    return render_page(
         request,
         "jobs/index.html",
         {

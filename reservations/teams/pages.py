@@ -29,7 +29,7 @@ from reservations.visitor.text import DateText
 from reservations.web import csrf
 from reservations.web.i18n import gettext as _
 from reservations.web.session import AdminPage
-from reservations.web.templating import render
+from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -113,7 +113,7 @@ def _form_page(
     status_code: int = 200,
 ) -> Response:
     rules = rules_service.current(session)
-    return render(
+    return render_page(
         request,
         "teams/request.html",
         {
@@ -248,7 +248,7 @@ def _status_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    return render(
+    return render_page(
         request,
         "teams/status.html",
         {
@@ -264,7 +264,7 @@ def _status_page(
 def _find_page(
     request: Request, reference: str, *, error: str | None = None, status_code: int = 200
 ) -> Response:
-    return render(
+    return render_page(
         request,
         "teams/find.html",
         {"reference": reference, "error": error},
@@ -361,7 +361,7 @@ def _queue_page(
     else:
         rows = service.requests(session, status=None if tab == "all" else tab, start=today)
     now = clock.now()
-    return render(
+    return render_page(
         request,
         "teams/queue.html",
         {

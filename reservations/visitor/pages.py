@@ -40,7 +40,7 @@ from reservations.visitor.text import (
 )
 from reservations.waitlist import pages as waitlist_pages
 from reservations.web import csrf, i18n
-from reservations.web.templating import render
+from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,7 +69,7 @@ def museum_context(session: Session) -> dict[str, Any]:
 @router.get("/")
 def home(request: Request, session: DbSession) -> Response:
     rules = rules_service.current(session)
-    return render(
+    return render_page(
         request,
         "visitor/home.html",
         {"calendar": calendar.upcoming(session), "rules": rules, **museum_context(session)},
@@ -96,7 +96,7 @@ def _booking_page(
         if len(open_slots) == 1:
             form.slot_id = open_slots[0].id
     other_days = [d for d in calendar.upcoming(session).days if d.bookable and d.day != day]
-    return render(
+    return render_page(
         request,
         "visitor/book.html",
         {
@@ -266,7 +266,7 @@ def _manage_page(
             "problems": problems or {},
         }
     )
-    return render(
+    return render_page(
         request,
         "visitor/booking.html",
         context,
@@ -287,7 +287,7 @@ def print_tickets(request: Request, session: DbSession, reference: str, token: s
     context = _booking_context(session, booking)
     context.update(museum_context(session))
     context["manage_path"] = _manage_path(booking.reference, token)
-    return render(request, "visitor/print.html", context, headers=dict(_PRIVATE_HEADERS))
+    return render_page(request, "visitor/print.html", context, headers=dict(_PRIVATE_HEADERS))
 
 
 @router.get("/my/{reference}/{token}/calendar.ics")
@@ -367,7 +367,7 @@ def _lookup_page(
     cancelled: dict[str, Any] | None = None,
     waiting: list[dict[str, Any]] | None = None,
 ) -> Response:
-    return render(
+    return render_page(
         request,
         "visitor/my.html",
         {

@@ -34,7 +34,7 @@ from reservations.waitlist.models import WaitingEntry
 from reservations.waitlist.router import link_base
 from reservations.waitlist.schemas import WaitingEntryOut, WaitingListRequest
 from reservations.web import csrf
-from reservations.web.templating import render
+from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -110,7 +110,7 @@ def _join_page(
     rules = rules_service.current(session)
     view = calendar.one_day(session, day)
     problems = problems or {}
-    return render(
+    return render_page(
         request,
         "waitlist/join.html",
         {
@@ -258,7 +258,7 @@ def _entry_page(
             "problems": problems or {},
         }
     )
-    return render(
+    return render_page(
         request,
         "waitlist/entry.html",
         context,
@@ -401,7 +401,7 @@ def _found_page(
 ) -> Response:
     """After acting from "my bookings": what was done, or why not (without the entry's
     private link, which that page never had)."""
-    return render(
+    return render_page(
         request,
         "waitlist/done.html",
         {"left": entry_context(session, left) if left else None, "problems": problems or {}},

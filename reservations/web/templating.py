@@ -32,7 +32,7 @@ def environment() -> Environment:
     return _environment
 
 
-def render(
+def render_page(
     request: Request,
     template: str,
     context: dict[str, Any] | None = None,
