@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import logging
 import os
 import sqlite3
@@ -529,6 +530,19 @@ def transaction(write: bool = True) -> Iterator[Session]:
         finish(session, exc)
         raise
     finish(session, None)
+
+
+def one_at_a_time(session: Session, name: str) -> None:
+    """Wait until no other transaction is doing ``name`` (a job's run, say); the wait ends
+    at that transaction's commit or rollback, and this one holds ``name`` until its own.
+
+    PostgreSQL: a transaction-level advisory lock on a key derived from the name, so two
+    runs started together on different machines take turns. SQLite: every write
+    transaction already holds the database's write lock from its first statement."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(f"reservations.jobs:{name}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        session.connection().execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

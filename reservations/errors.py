@@ -6,6 +6,7 @@ message never carries personal data, only the code's meaning and harmless detail
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 
@@ -90,6 +91,45 @@ class Conflict(DomainError):
     status = 409
     message_zh = "请求与当前状态冲突。"
     message_en = "The request conflicts with the current state."
+
+
+def validation_details(
+    errors: Iterable[Mapping[str, Any]],
+    *,
+    skip: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """Pydantic's complaints (``ValidationError.errors()``, FastAPI's request validation
+    errors alike) as ``details.fields``, without the submitted values: they may be personal
+    data.
+
+    Each problem names the field (``individual.daily_quota``, ``slots.2.start``; location
+    parts in ``skip``, such as ``body``, left out), says what is wrong in English, and
+    carries a stable ``type`` with harmless ``context`` (limits, slot ids) from which pages
+    word it in the reader's language.
+    """
+    problems = []
+    for error in errors:
+        context = {
+            key: value
+            for key, value in (error.get("ctx") or {}).items()
+            if isinstance(value, str | int | float) and not isinstance(value, bool)
+        }
+        location = [str(part) for part in error.get("loc", ()) if part not in skip]
+        blamed = context.pop("field", None)
+        if isinstance(blamed, str):
+            location.append(blamed)
+        problem = str(error.get("msg", "invalid"))
+        if error.get("type") == "json_invalid":
+            location, problem = [], "the body is not valid JSON"
+        problems.append(
+            {
+                "field": ".".join(location) or "body",
+                "problem": problem,
+                "type": str(error.get("type", "invalid")),
+                "context": context,
+            }
+        )
+    return {"fields": problems}
 
 
 def field_error(field: str, problem: str) -> ValidationFailed:

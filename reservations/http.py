@@ -32,6 +32,7 @@ from reservations.errors import (
     ServiceBusy,
     Unauthorized,
     ValidationFailed,
+    validation_details,
 )
 from reservations.logs import loggable_path
 from reservations.settings import get_settings
@@ -182,16 +183,8 @@ def wants_page(request: Request) -> bool:
     return not (path.startswith("/api/") or path in _MACHINE_PATHS)
 
 
-def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
-    problems = []
-    for error in exc.errors():
-        location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
-        problem = error.get("msg", "invalid")
-        if error.get("type") == "json_invalid":
-            location, problem = [], "the body is not valid JSON"
-        problems.append({"field": ".".join(location) or "body", "problem": problem})
-    # Never echo the submitted input: it may carry names and document numbers.
-    return {"fields": problems}
+# Where FastAPI found the problem is not part of the field's name.
+_NOT_A_FIELD = frozenset({"body"})
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -201,7 +194,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        return domain_error_response(request, ValidationFailed(_validation_details(exc)))
+        return domain_error_response(
+            request, ValidationFailed(validation_details(exc.errors(), skip=_NOT_A_FIELD))
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

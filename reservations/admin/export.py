@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
 from sqlmodel import Session, col, select
 
 from reservations import clock
-from reservations.admin import audit, labels
+from reservations.admin import labels
+from reservations.audit import service as audit
 from reservations.booking.models import Booking, Visitor
 from reservations.tickets.models import Ticket
 from reservations.web import i18n
@@ -48,15 +47,6 @@ def safe_cell(value: object) -> str:
     return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
 
 
-@contextmanager
-def _in_language(language: str) -> Iterator[None]:
-    token = i18n.current_language.set(language)
-    try:
-        yield
-    finally:
-        i18n.current_language.reset(token)
-
-
 def filename(day: date) -> str:
     return f"bookings-{day.isoformat()}.csv"
 
@@ -85,7 +75,7 @@ def bookings_csv(session: Session, day: date, language: str = "zh") -> tuple[byt
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     _ = i18n.gettext
-    with _in_language(language):
+    with i18n.speaking(language):
         writer.writerow([_(column) for column in COLUMNS])
         for booking in bookings:
             assert booking.id is not None

@@ -22,10 +22,11 @@ from starlette.concurrency import run_in_threadpool
 from reservations import clock
 from reservations.accounts import signin
 from reservations.accounts.service import MIN_PASSWORD_LENGTH, Principal, list_users
-from reservations.admin import audit, calendar, charts, labels, rules_form, stats, users
+from reservations.admin import calendar, charts, labels, rules_form, stats, users
 from reservations.admin.labels import N_
 from reservations.admin.router import export_response
-from reservations.errors import DomainError, ValidationFailed
+from reservations.audit import service as audit
+from reservations.errors import DomainError, ValidationFailed, validation_details
 from reservations.gate import service as gate_service
 from reservations.http import DbSession, language_of, undo_refused
 from reservations.ops import jobs as ops_jobs
@@ -35,7 +36,7 @@ from reservations.rules.projection import Projection, project
 from reservations.rules.schema import WEEKDAYS
 from reservations.web import csrf, i18n
 from reservations.web.session import AdminPage
-from reservations.web.templating import render
+from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -119,14 +120,11 @@ def translator(request: Request) -> Translate:
     language = language_of(request)
 
     def translate(text: str, **values: object) -> str:
-        token = i18n.current_language.set(language)
-        try:
+        with i18n.speaking(language):
             try:
                 return i18n.gettext(text, **values)
             except (KeyError, ValueError, TypeError):
                 return i18n.gettext(text)  # a context value the message did not expect
-        finally:
-            i18n.current_language.reset(token)
 
     return translate
 
@@ -223,7 +221,7 @@ def overview(request: Request, session: DbSession, principal: AdminPage) -> Resp
     rules = rules_service.current(session)
     week = calendar.days_between(session, today, today + timedelta(days=7))
     upcoming = rules_service.overrides_between(session, today, today + timedelta(days=61))
-    return render(
+    return render_page(
         request,
         "admin/overview.html",
         base_context(
@@ -259,7 +257,7 @@ def occupancy_json(session: DbSession, _principal: AdminPage) -> JSONResponse:
 
 @router.get("/admin/calendar")
 def calendar_page(request: Request, session: DbSession, principal: AdminPage) -> Response:
-    return render(
+    return render_page(
         request,
         "admin/calendar.html",
         base_context(principal, months=calendar.months(session), today=clock.today()),
@@ -290,7 +288,7 @@ def _day_page(
             "note": (override.note or "") if override else "",
         }
     report = stats.daily(session, day, day)[0] if day <= clock.today() else None
-    return render(
+    return render_page(
         request,
         "admin/day.html",
         base_context(
@@ -359,7 +357,7 @@ def save_day(
             else:
                 rules_service.put_override(session, day, change, principal.username)
         except ValidationError as exc:
-            problems = rules_service.validation_details(exc)["fields"]
+            problems = validation_details(exc.errors(include_url=False))["fields"]
         except ValidationFailed as exc:
             undo_refused(session, exc)
             problems = list(exc.details.get("fields", []))
@@ -420,7 +418,7 @@ def _rules_page(
         for name in errors
         if name in form_names or name in section_names or name.startswith("slots.")
     }
-    return render(
+    return render_page(
         request,
         "admin/rules.html",
         base_context(
@@ -561,7 +559,7 @@ def stats_page(
         checked_in=translate("已入馆"),
         no_shows=translate("未到馆"),
     )
-    return render(
+    return render_page(
         request,
         "admin/stats.html",
         base_context(
@@ -604,7 +602,7 @@ def _users_page(
     status_code: int = 200,
 ) -> Response:
     accounts = list_users(session)
-    return render(
+    return render_page(
         request,
         "admin/users.html",
         base_context(
@@ -749,7 +747,7 @@ def audit_page(
         older = "/admin/audit?" + urlencode(
             {**{k: v for k, v in filters.items() if v}, "before_id": entries[-1].id}
         )
-    return render(
+    return render_page(
         request,
         "admin/audit.html",
         base_context(

@@ -13,8 +13,9 @@ from reservations.accounts import signin
 from reservations.accounts.models import User
 from reservations.accounts.router import AdminUser
 from reservations.accounts.service import list_users
-from reservations.admin import audit, export, stats, users
-from reservations.admin.models import AuditEntry
+from reservations.admin import export, stats, users
+from reservations.audit import service as audit
+from reservations.audit.models import AuditEntry
 from reservations.http import DbSession, Language
 
 router = APIRouter(prefix="/admin", tags=["admin"])

@@ -14,8 +14,8 @@ from reservations.accounts import service as accounts
 from reservations.accounts import signin
 from reservations.accounts.errors import UsernameTaken
 from reservations.accounts.models import ADMIN, User
-from reservations.admin import audit
 from reservations.admin.errors import CannotDisableSelf, LastActiveAdmin
+from reservations.audit import service as audit
 from reservations.errors import NotFound, field_error
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{3,64}$")

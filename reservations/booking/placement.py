@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import Date, Table, bindparam, insert, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -43,8 +44,8 @@ from reservations.booking.errors import (
     VisitorBanned,
 )
 from reservations.booking.models import CONFIRMED, Booking, Visitor
+from reservations.booking.presentation import present_parts
 from reservations.booking.schemas import BookingOut
-from reservations.booking.views import render_parts
 from reservations.errors import DomainError, ServiceBusy
 from reservations.ops import metrics
 from reservations.privacy.vault import get_vault
@@ -125,6 +126,20 @@ class Once:
     scope: str
     key: str
     fingerprint: str
+
+    @classmethod
+    def for_request(cls, scope: str, key: str, body: BaseModel) -> Once:
+        """A key the client chose (``Idempotency-Key``): the same key with another body is
+        refused (``idempotency_key_reused``)."""
+        fingerprint = idempotency.request_fingerprint(body.model_dump(mode="json"))
+        return cls(scope, idempotency.check_key(key), fingerprint)
+
+    @classmethod
+    def for_form(cls, scope: str, form_key: str, body: BaseModel) -> Once:
+        """A page's form, sent again by a second tap on a slow connection, gets its first
+        answer; the same form corrected and sent again is a new request."""
+        fingerprint = idempotency.request_fingerprint(body.model_dump(mode="json"))
+        return cls(scope, f"{form_key}:{fingerprint[:16]}", fingerprint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,7 +426,7 @@ def _prepare(order: Order, rules: Rules, slot: Slot, now: datetime, once: Once |
         created_at=now,
         organization=order.organization,
     )
-    view: BookingOut = render_parts(shown, shown_visitors, shown_tickets, rules, manage_token)
+    view: BookingOut = present_parts(shown, shown_visitors, shown_tickets, rules, manage_token)
     body = view.model_dump_json(by_alias=True).encode()
     once_row = None
     if once is not None:

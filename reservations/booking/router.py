@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from reservations.booking import idempotency, placement, service
+from reservations.booking import placement, service
 from reservations.booking.schemas import (
     AvailabilityOut,
     BookingOut,
@@ -24,10 +24,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 def once_for(scope: str, key: str | None, body: BaseModel) -> placement.Once | None:
     """The ``Idempotency-Key`` of a creating request, if it sent one."""
-    if key is None:
-        return None
-    fingerprint = idempotency.request_fingerprint(body.model_dump(mode="json"))
-    return placement.Once(scope, idempotency.check_key(key), fingerprint)
+    return None if key is None else placement.Once.for_request(scope, key, body)
 
 
 def placed_response(placed: placement.Placed) -> Response:

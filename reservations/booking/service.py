@@ -36,6 +36,7 @@ from reservations.booking.models import (
     Booking,
     Visitor,
 )
+from reservations.booking.presentation import cancellable_until, present, present_one
 from reservations.booking.schemas import (
     AvailabilityOut,
     BookingOut,
@@ -46,7 +47,6 @@ from reservations.booking.schemas import (
     SlotAvailability,
     TeamAvailability,
 )
-from reservations.booking.views import cancellable_until, render, render_one
 from reservations.errors import NotFound, field_error
 from reservations.privacy.vault import get_vault
 from reservations.rules import service as rules_service
@@ -131,7 +131,7 @@ def find_by_token(session: Session, reference: str, token: str | None) -> Bookin
 
 def read(session: Session, reference: str, token: str | None) -> BookingOut:
     booking = find_by_token(session, reference, token)
-    return render_one(session, booking, rules_service.current(session))
+    return present_one(session, booking, rules_service.current(session))
 
 
 _BOOKING: Table = Booking.__table__  # type: ignore[attr-defined]
@@ -214,7 +214,7 @@ def _cancel_found(session: Session, find: Any) -> BookingOut:
     with db.short_write(session) as connection:
         withdraw(connection, booking, CANCELLED, now)
     db.begin_read(session)
-    return render_one(session, booking, rules)
+    return present_one(session, booking, rules)
 
 
 def cancel(session: Session, reference: str, token: str | None) -> BookingOut:
@@ -238,7 +238,7 @@ def lookup(session: Session, request: LookupRequest) -> list[BookingOut]:
         .limit(50)
     )
     bookings = list({booking.id: booking for booking in session.exec(statement)}.values())
-    return render(session, bookings, rules_service.current(session))
+    return present(session, bookings, rules_service.current(session))
 
 
 # --- the availability calendar ---------------------------------------------------------------

@@ -19,7 +19,7 @@ from reservations.gate.offline_router import gates_answer
 from reservations.http import DbSession, language_of, undo_refused
 from reservations.web import csrf
 from reservations.web.session import AdminPage
-from reservations.web.templating import render
+from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,7 +39,7 @@ def _page(
     status_code: int = 200,
 ) -> Response:
     gates = gates_answer(session)
-    return render(
+    return render_page(
         request,
         "gate/admin.html",
         {

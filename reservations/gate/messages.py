@@ -28,23 +28,17 @@ _AT_TIME = {
 
 def verdict_message(verdict: str, language: str, *, time: str | None = None) -> str:
     """The verdict in ``language``; ``time`` (HH:MM) says when entry opens or closed."""
-    token = i18n.current_language.set(language)
-    try:
+    with i18n.speaking(language):
         if time is not None and verdict in _AT_TIME:
             return i18n.gettext(_AT_TIME[verdict], time=time)
         return i18n.gettext(_VERDICTS.get(verdict, verdict))
-    finally:
-        i18n.current_language.reset(token)
 
 
 def verdict_messages(language: str) -> dict[str, str]:
     """Every verdict in ``language``, for a scanner that judges tickets itself offline;
     ``<reason>_at`` holds the words with a ``{time}`` to fill in."""
-    token = i18n.current_language.set(language)
-    try:
+    with i18n.speaking(language):
         words = {key: i18n.gettext(text) for key, text in _VERDICTS.items()}
         for key, text in _AT_TIME.items():
             words[f"{key}_at"] = i18n.gettext(text, time="{time}")
         return words
-    finally:
-        i18n.current_language.reset(token)

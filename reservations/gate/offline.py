@@ -36,7 +36,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from reservations import clock
-from reservations.admin import audit
+from reservations.audit import service as audit
 from reservations.booking.models import CHECKED_IN, CONFIRMED, Booking
 from reservations.gate import service
 from reservations.gate.models import GateScan, GateSetting, OfflineScan

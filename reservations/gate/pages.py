@@ -32,7 +32,7 @@ from reservations.http import DbSession, error_body, language_of, undo_refused
 from reservations.web import csrf, i18n
 from reservations.web.session import StaffPage
 from reservations.web.static import static_url
-from reservations.web.templating import environment, render
+from reservations.web.templating import environment, render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -64,7 +64,7 @@ def offline_assets() -> list[str]:
 @router.get(PAGE)
 def scanner(request: Request, principal: StaffPage, session: DbSession) -> Response:
     language = language_of(request)
-    return render(
+    return render_page(
         request,
         "gate/scan.html",
         {
@@ -126,15 +126,10 @@ Lang = Annotated[str | None, Query(max_length=5)]
 def manifest(lang: Lang = None) -> Response:
     # Browsers fetch manifests without cookies: the page says its language in the link.
     language = "en" if lang == "en" else "zh"
-    token = i18n.current_language.set(language)
-    area = i18n.current_area.set("gate")
-    try:
+    with i18n.speaking(language, area="gate"):
         name = i18n.gettext("郑州网络安全科技馆 · 扫码核验")
         short_name = i18n.gettext("扫码核验")
         description = i18n.gettext("入馆扫码核验；断网时在本机核验，联网后自动上传。")
-    finally:
-        i18n.current_area.reset(area)
-        i18n.current_language.reset(token)
     document = {
         "name": name,
         "short_name": short_name,

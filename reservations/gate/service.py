@@ -248,6 +248,26 @@ def count_exits(session: Session, *, gate: str, count: int, actor: str) -> Occup
     return occupancy
 
 
+# Days before the closing day whose counters still say people are inside are emptied too
+# (the service was down at their closing time).
+_CLOSING_LOOKBACK_DAYS = 14
+
+
+def close_days_through(session: Session, day: date) -> dict[str, Any]:
+    """Close ``day`` and any of the fortnight before it that still has people inside."""
+    earlier = select(_COUNTER.c.day).where(
+        _COUNTER.c.day < day,
+        _COUNTER.c.day >= day - timedelta(days=_CLOSING_LOOKBACK_DAYS),
+        _COUNTER.c.inside > 0,
+    )
+    days = [*sorted(session.connection().execute(earlier).scalars()), day]
+    totals: dict[str, Any] = {"day": day.isoformat(), "days_closed": len(days)}
+    for closing in days:
+        for key, count in close_day(session, closing).items():
+            totals[key] = totals.get(key, 0) + count
+    return totals
+
+
 def close_day(session: Session, day: date) -> dict[str, int]:
     """Everybody is out at closing time, whatever the counters say.
 

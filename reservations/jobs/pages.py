@@ -9,14 +9,14 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from reservations import clock
-from reservations.admin import audit
+from reservations.audit import service as audit
 from reservations.http import DbSession
 from reservations.jobs import runner
 from reservations.jobs import service as jobs_service
 from reservations.jobs.registry import JOBS
 from reservations.web import csrf
 from reservations.web.session import AdminPage
-from reservations.web.templating import render
+from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -46,7 +46,7 @@ def jobs_page(
     ran: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
     shown = job if job in JOBS else None
-    return render(
+    return render_page(
         request,
         "jobs/index.html",
         {

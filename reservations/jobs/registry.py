@@ -15,15 +15,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from reservations import clock, db
+from reservations.booking import noshows
 from reservations.gate import service as gate_service
-from reservations.gate.models import OccupancyCounter
-from reservations.jobs import noshows, retention
-from reservations.jobs.locks import serialize
 from reservations.notifications import reminders
 from reservations.ops import jobs as ops_jobs
+from reservations.privacy import retention
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
 from reservations.settings import get_settings
@@ -31,10 +28,6 @@ from reservations.teams import service as teams_service
 from reservations.waitlist import offers as waiting_list
 
 JobResult = dict[str, Any]
-
-# Days before the closing day whose counters still say people are inside are emptied too
-# (the service was down at their closing time).
-_OCCUPANCY_LOOKBACK_DAYS = 14
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,25 +56,14 @@ def _mark_no_shows() -> JobResult:
 
 def _reset_occupancy() -> JobResult:
     with db.transaction() as session:
-        serialize(session, "reset-occupancy")
+        db.one_at_a_time(session, "reset-occupancy")
         rules = rules_service.current(session)
-        day = noshows.last_closed_day(rules, clock.now())
-        earlier = select(OccupancyCounter.day).where(  # type: ignore[call-overload]
-            OccupancyCounter.day < day,
-            OccupancyCounter.day >= day - timedelta(days=_OCCUPANCY_LOOKBACK_DAYS),
-            OccupancyCounter.inside > 0,
-        )
-        days = [*sorted(session.connection().execute(earlier).scalars()), day]
-        totals: JobResult = {"day": day.isoformat(), "days_closed": len(days)}
-        for closing in days:
-            for key, count in gate_service.close_day(session, closing).items():
-                totals[key] = totals.get(key, 0) + count
-        return totals
+        return gate_service.close_days_through(session, noshows.last_closed_day(rules, clock.now()))
 
 
 def _expire_team_requests() -> JobResult:
     with db.transaction() as session:
-        serialize(session, "expire-team-requests")
+        db.one_at_a_time(session, "expire-team-requests")
         return {"expired": teams_service.expire_pending(session)}
 
 

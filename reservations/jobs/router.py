@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from reservations import clock
 from reservations.accounts.router import AdminUser
-from reservations.admin import audit
+from reservations.audit import service as audit
 from reservations.http import DbSession
 from reservations.jobs import runner
 from reservations.jobs import service as jobs_service

@@ -20,7 +20,7 @@ from reservations.museum.router import NoticeId
 from reservations.museum.service import NoticeIn
 from reservations.web import csrf
 from reservations.web.session import AdminPage
-from reservations.web.templating import render
+from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,7 +53,7 @@ def _page(
 ) -> Response:
     today = clock.today()
     notices = service.all_notices(session)
-    return render(
+    return render_page(
         request,
         "admin/notices.html",
         base_context(

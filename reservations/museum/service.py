@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from sqlmodel import Session, col, or_, select
 
 from reservations import clock
-from reservations.admin import audit
+from reservations.audit import service as audit
 from reservations.errors import NotFound
 from reservations.museum.models import Notice
 

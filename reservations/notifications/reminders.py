@@ -23,7 +23,7 @@ from sqlmodel import Session
 from reservations import clock, db
 from reservations.booking import identities
 from reservations.booking.models import CONFIRMED, TEAM, Booking, Visitor
-from reservations.booking.views import cancellable_until
+from reservations.booking.presentation import cancellable_until
 from reservations.gate.service import entry_window
 from reservations.notifications.errors import DeliveryFailed
 from reservations.notifications.messages import Message

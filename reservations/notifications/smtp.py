@@ -54,11 +54,8 @@ class SmtpMailer:
     def compose(self, address: str, message: Message) -> EmailMessage:
         rendered = render(message, self.name)
         language = message.lang
-        token = i18n.current_language.set(language)
-        try:
+        with i18n.speaking(language):
             museum = i18n.gettext("郑州网络安全科技馆")
-        finally:
-            i18n.current_language.reset(token)
         mail = EmailMessage()
         mail["Subject"] = rendered.subject
         mail["From"] = formataddr((self.display_name or museum, self.sender))

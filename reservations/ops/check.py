@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from reservations import clock
-from reservations.admin import audit
+from reservations.audit import service as audit
 from reservations.booking.models import (
     CHECKED_IN,
     CONFIRMED,

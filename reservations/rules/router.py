@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Header, Path, Query, Response
 from pydantic import BaseModel
 
 from reservations.accounts.router import AdminUser
-from reservations.admin import audit
+from reservations.audit import service as audit
 from reservations.errors import NotFound, field_error
 from reservations.http import DbSession
 from reservations.rules import service

@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from reservations import clock, db
-from reservations.admin import audit
-from reservations.errors import Conflict, field_error
+from reservations.audit import service as audit
+from reservations.errors import Conflict, field_error, validation_details
 from reservations.rules.errors import BookingWindow, InvalidRules, RulesChanged
 from reservations.rules.models import DayOverride, RulesDocument
 from reservations.rules.schema import WEEKDAYS, NonNegative, Rules, minutes_of
@@ -42,36 +42,7 @@ def parse(document: dict[str, Any]) -> Rules:
     try:
         return Rules.model_validate(document)
     except ValidationError as exc:
-        raise InvalidRules(validation_details(exc)) from None
-
-
-def validation_details(exc: ValidationError, prefix: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Pydantic's complaints without the submitted values (they may be personal data).
-
-    Each problem names the field (``individual.daily_quota``, ``slots.2.start``), says what
-    is wrong in English, and carries a stable ``type`` with harmless ``context`` (limits,
-    slot ids) from which the console words it in the reader's language.
-    """
-    problems = []
-    for error in exc.errors(include_url=False, include_input=False):
-        context = {
-            key: value
-            for key, value in (error.get("ctx") or {}).items()
-            if isinstance(value, str | int | float) and not isinstance(value, bool)
-        }
-        location = [*prefix, *(str(part) for part in error["loc"])]
-        blamed = context.pop("field", None)
-        if isinstance(blamed, str):
-            location.append(blamed)
-        problems.append(
-            {
-                "field": ".".join(location) or "body",
-                "problem": error["msg"],
-                "type": error["type"],
-                "context": context,
-            }
-        )
-    return {"fields": problems}
+        raise InvalidRules(validation_details(exc.errors(include_url=False))) from None
 
 
 def to_document(rules: Rules) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from reservations import clock
-from reservations.booking import idempotency, placement
+from reservations.booking import placement
 from reservations.booking import service as booking_service
 from reservations.booking.models import PENDING, TEAM
 from reservations.errors import DomainError, NotFound
@@ -29,7 +29,7 @@ from reservations.visitor.text import DateText
 from reservations.web import csrf
 from reservations.web.i18n import gettext as _
 from reservations.web.session import AdminPage
-from reservations.web.templating import render
+from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -113,7 +113,7 @@ def _form_page(
     status_code: int = 200,
 ) -> Response:
     rules = rules_service.current(session)
-    return render(
+    return render_page(
         request,
         "teams/request.html",
         {
@@ -213,10 +213,7 @@ def _create_once(
     session: Session, body: TeamBookingRequest, language: str, request_key: str
 ) -> str:
     """Create the request, or find the one this very form already created."""
-    once = None
-    if request_key:
-        fingerprint = idempotency.request_fingerprint(body.model_dump(mode="json"))
-        once = placement.Once(_PAGE_SCOPE, idempotency.check_key(request_key), fingerprint)
+    once = placement.Once.for_request(_PAGE_SCOPE, request_key, body) if request_key else None
     return service.create(session, body, language, once).reference
 
 
@@ -251,7 +248,7 @@ def _status_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    return render(
+    return render_page(
         request,
         "teams/status.html",
         {
@@ -267,7 +264,7 @@ def _status_page(
 def _find_page(
     request: Request, reference: str, *, error: str | None = None, status_code: int = 200
 ) -> Response:
-    return render(
+    return render_page(
         request,
         "teams/find.html",
         {"reference": reference, "error": error},
@@ -364,7 +361,7 @@ def _queue_page(
     else:
         rows = service.requests(session, status=None if tab == "all" else tab, start=today)
     now = clock.now()
-    return render(
+    return render_page(
         request,
         "teams/queue.html",
         {

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from reservations import clock
-from reservations.admin import audit
+from reservations.audit import service as audit
 from reservations.booking import identities, placement
 from reservations.booking import service as booking_service
 from reservations.booking.errors import ConsentRequired, DuplicateVisitor
@@ -32,8 +32,8 @@ from reservations.booking.models import (
     Booking,
     Visitor,
 )
+from reservations.booking.presentation import present, present_one
 from reservations.booking.schemas import BookingOut, MaskedPerson
-from reservations.booking.views import render, render_one
 from reservations.errors import NotFound, field_error
 from reservations.privacy.vault import get_vault
 from reservations.rules import service as rules_service
@@ -234,7 +234,7 @@ def approve(session: Session, reference: str, actor: str) -> BookingOut:
         before=before,
         after=_review_facts(booking),
     )
-    return render_one(session, booking, rules_service.current(session))
+    return present_one(session, booking, rules_service.current(session))
 
 
 def reject(session: Session, reference: str, actor: str, reason: str) -> BookingOut:
@@ -262,7 +262,7 @@ def reject(session: Session, reference: str, actor: str, reason: str) -> Booking
         before=before,
         after=_review_facts(booking),
     )
-    return render_one(session, booking, rules_service.current(session))
+    return present_one(session, booking, rules_service.current(session))
 
 
 def requests(
@@ -289,7 +289,7 @@ def requests(
 
 def describe(session: Session, bookings: Sequence[Booking]) -> list[TeamRequestOut]:
     rules = rules_service.current(session)
-    views = render(session, bookings, rules)
+    views = present(session, bookings, rules)
     ids = [booking.id for booking in bookings if booking.id is not None]
     members: dict[int, list[MaskedPerson]] = {booking_id: [] for booking_id in ids}
     if ids:
@@ -349,4 +349,4 @@ def cancel_by_leader(session: Session, booking: Booking) -> BookingOut:
     locked = _locked(session, booking.reference)
     rules = rules_service.current(session)
     booking_service.cancel_booking(session, locked, rules)
-    return render_one(session, locked, rules)
+    return present_one(session, locked, rules)

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from reservations import clock
-from reservations.booking import idempotency, placement
+from reservations.booking import placement
 from reservations.booking import service as booking_service
 from reservations.booking.errors import CannotCancel
 from reservations.booking.schemas import BookingOut, BookingRequest
@@ -36,12 +36,11 @@ from reservations.visitor.text import (
     MomentText,
     Msg,
     booking_status,
-    speaking,
     ticket_status,
 )
 from reservations.waitlist import pages as waitlist_pages
-from reservations.web import csrf
-from reservations.web.templating import render
+from reservations.web import csrf, i18n
+from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -70,7 +69,7 @@ def museum_context(session: Session) -> dict[str, Any]:
 @router.get("/")
 def home(request: Request, session: DbSession) -> Response:
     rules = rules_service.current(session)
-    return render(
+    return render_page(
         request,
         "visitor/home.html",
         {"calendar": calendar.upcoming(session), "rules": rules, **museum_context(session)},
@@ -97,7 +96,7 @@ def _booking_page(
         if len(open_slots) == 1:
             form.slot_id = open_slots[0].id
     other_days = [d for d in calendar.upcoming(session).days if d.bookable and d.day != day]
-    return render(
+    return render_page(
         request,
         "visitor/book.html",
         {
@@ -176,8 +175,7 @@ def _create_once(
     session: Session, request: BookingRequest, form_key: str, language: str
 ) -> tuple[str, str]:
     """Book once per form: a second tap on a slow connection gets the first booking back."""
-    fingerprint = idempotency.request_fingerprint(request.model_dump(mode="json"))
-    once = placement.Once("booking-page", f"{form_key}:{fingerprint[:16]}", fingerprint)
+    once = placement.Once.for_form("booking-page", form_key, request)
     placed = booking_service.create(session, request, language, once)
     assert placed.manage_token is not None
     return placed.reference, placed.manage_token
@@ -268,7 +266,7 @@ def _manage_page(
             "problems": problems or {},
         }
     )
-    return render(
+    return render_page(
         request,
         "visitor/booking.html",
         context,
@@ -289,7 +287,7 @@ def print_tickets(request: Request, session: DbSession, reference: str, token: s
     context = _booking_context(session, booking)
     context.update(museum_context(session))
     context["manage_path"] = _manage_path(booking.reference, token)
-    return render(request, "visitor/print.html", context, headers=dict(_PRIVATE_HEADERS))
+    return render_page(request, "visitor/print.html", context, headers=dict(_PRIVATE_HEADERS))
 
 
 @router.get("/my/{reference}/{token}/calendar.ics")
@@ -297,7 +295,7 @@ def calendar_file(request: Request, session: DbSession, reference: str, token: s
     booking = booking_service.read(session, reference, token)
     rules = rules_service.current(session)
     opens, closes = gate.entry_window(rules, booking.day, booking.slot.start, booking.slot.end)
-    with speaking(language_of(request)):
+    with i18n.speaking(language_of(request)):
         museum = str(Msg("郑州网络安全科技馆"))
         description = str(
             Msg(
@@ -369,7 +367,7 @@ def _lookup_page(
     cancelled: dict[str, Any] | None = None,
     waiting: list[dict[str, Any]] | None = None,
 ) -> Response:
-    return render(
+    return render_page(
         request,
         "visitor/my.html",
         {

@@ -3,8 +3,6 @@ page's language is known only while a template renders."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from typing import ClassVar
 
@@ -171,13 +169,3 @@ def ticket_status(status: str, used: bool) -> Msg:
     if status != "valid":
         return Msg("已作废")
     return Msg("已使用") if used else Msg("有效")
-
-
-@contextmanager
-def speaking(language: str) -> Iterator[None]:
-    """Turn ``Msg`` into text in ``language`` outside a template (downloads, headers)."""
-    token = i18n.current_language.set(language)
-    try:
-        yield
-    finally:
-        i18n.current_language.reset(token)

@@ -14,7 +14,7 @@ from reservations.rules import service as rules_service
 from reservations.waitlist import service
 from reservations.waitlist.models import BOOKED, EXPIRED, LEFT, OFFERED, WAITING
 from reservations.web.session import AdminPage
-from reservations.web.templating import render
+from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,7 +45,7 @@ def waiting_list_page(
     if day is None:
         end = today + timedelta(days=rules.individual.max_days_ahead)
         days = service.days_with_entries(session, today - timedelta(days=DAYS_BACK), end)
-    return render(
+    return render_page(
         request,
         "waitlist/admin.html",
         {

@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from reservations import clock, db
-from reservations.booking import idempotency, placement
+from reservations.booking import placement
 from reservations.booking.schemas import BookingOut, LookupRequest
 from reservations.errors import DomainError, NotFound
 from reservations.gate import service as gate
@@ -34,7 +34,7 @@ from reservations.waitlist.models import WaitingEntry
 from reservations.waitlist.router import link_base
 from reservations.waitlist.schemas import WaitingEntryOut, WaitingListRequest
 from reservations.web import csrf
-from reservations.web.templating import render
+from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -110,7 +110,7 @@ def _join_page(
     rules = rules_service.current(session)
     view = calendar.one_day(session, day)
     problems = problems or {}
-    return render(
+    return render_page(
         request,
         "waitlist/join.html",
         {
@@ -151,10 +151,7 @@ def submit_join(
         )
         assert isinstance(built, WaitingListRequest)
         # A second tap on a slow connection gets the first entry back.
-        fingerprint = idempotency.request_fingerprint(built.model_dump(mode="json"))
-        once = placement.Once(
-            "waiting-list-page", f"{form.form_key}:{fingerprint[:16]}", fingerprint
-        )
+        once = placement.Once.for_form("waiting-list-page", form.form_key, built)
         joined = service.join(session, built, language, link_base=link_base(request), once=once)
     except DomainError as error:
         if error.code not in _FIXABLE:
@@ -261,7 +258,7 @@ def _entry_page(
             "problems": problems or {},
         }
     )
-    return render(
+    return render_page(
         request,
         "waitlist/entry.html",
         context,
@@ -404,7 +401,7 @@ def _found_page(
 ) -> Response:
     """After acting from "my bookings": what was done, or why not (without the entry's
     private link, which that page never had)."""
-    return render(
+    return render_page(
         request,
         "waitlist/done.html",
         {"left": entry_context(session, left) if left else None, "problems": problems or {}},

@@ -10,8 +10,8 @@ from sqlmodel import Session, col, select
 
 from reservations import clock
 from reservations.booking.models import Booking, Visitor
+from reservations.booking.presentation import present_one
 from reservations.booking.schemas import MaskedPerson, SlotOut
-from reservations.booking.views import render_one
 from reservations.rules.schema import Rules
 from reservations.waitlist import store
 from reservations.waitlist.models import OFFERED, WAITING, WaitingEntry
@@ -87,7 +87,7 @@ def render(
     if entry.booking_id is not None:
         found = session.get(Booking, entry.booking_id)
         if found is not None:
-            booking = render_one(session, found, rules)
+            booking = present_one(session, found, rules)
     return WaitingEntryOut(
         reference=entry.reference,
         manage_token=manage_token,

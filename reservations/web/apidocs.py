@@ -13,19 +13,19 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
-from reservations.web.templating import render
+from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/docs")
 def swagger_ui(request: Request) -> Response:
-    return render(request, "api/swagger.html", {"openapi_url": request.app.openapi_url})
+    return render_page(request, "api/swagger.html", {"openapi_url": request.app.openapi_url})
 
 
 @router.get("/redoc")
 def redoc(request: Request) -> Response:
-    return render(request, "api/redoc.html", {"openapi_url": request.app.openapi_url})
+    return render_page(request, "api/redoc.html", {"openapi_url": request.app.openapi_url})
 
 
 _RESIDENT_ID = "11010519491231002X"  # GB 11643's own example: valid, and nobody's

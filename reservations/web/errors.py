@@ -11,7 +11,7 @@ from reservations.errors import DomainError, NotFound, ValidationFailed
 from reservations.http import language_of
 from reservations.web.i18n import gettext as _
 from reservations.web.session import LoginRequired
-from reservations.web.templating import render
+from reservations.web.templating import render_page
 
 _STAFF_AREAS = ("/staff", "/admin")
 
@@ -49,7 +49,7 @@ def page_error(request: Request, exc: DomainError) -> Response:
         return RedirectResponse(f"/staff/login?next={quote(target)}", status_code=303)
     exc = _as_broken_link(exc)
     staff_area = request.url.path.startswith(_STAFF_AREAS)
-    return render(
+    return render_page(
         request,
         "error.html",
         {

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import gettext as gnu_gettext
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -23,6 +24,22 @@ current_language: ContextVar[str] = ContextVar("current_language", default="zh")
 # the same short Chinese word may read differently in English from one area to another
 # ("待审核" is "Pending" in a report column, "Awaiting review" to a team leader).
 current_area: ContextVar[str] = ContextVar("current_area", default="")
+
+
+@contextmanager
+def speaking(language: str, area: str | None = None) -> Iterator[None]:
+    """Translate into ``language`` inside the block (and with ``area``'s wording when
+    given): the one way to choose the language outside a page's template, for messages,
+    downloads, e-mail and the scanner's answers."""
+    language_token = current_language.set(language)
+    area_token = current_area.set(area) if area is not None else None
+    try:
+        yield
+    finally:
+        if area_token is not None:
+            current_area.reset(area_token)
+        current_language.reset(language_token)
+
 
 _lock = threading.Lock()
 _catalogs: dict[str, dict[str, str]] | None = None

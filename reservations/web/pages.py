@@ -18,7 +18,7 @@ from reservations.web import csrf
 from reservations.web import session as staff_session
 from reservations.web.i18n import LANGUAGES
 from reservations.web.session import StaffPage
-from reservations.web.templating import render
+from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,7 +43,7 @@ def switch_language(request: Request, language: str, next: str | None = None) ->
 
 @router.get("/staff/login")
 def login_page(request: Request, next: str | None = None) -> Response:
-    return render(request, "staff/login.html", {"next": safe_next(next, "/staff")})
+    return render_page(request, "staff/login.html", {"next": safe_next(next, "/staff")})
 
 
 @router.post("/staff/login", dependencies=[Depends(guard_login)])
@@ -59,7 +59,7 @@ async def login(
         # No request transaction: see reservations.accounts.signin.
         signed_in = await sign_in(request, username, password, "session")
     except DomainError as exc:
-        refused = render(
+        refused = render_page(
             request,
             "staff/login.html",
             {
@@ -94,4 +94,4 @@ def logout(
 
 @router.get("/staff")
 def staff_home(request: Request, principal: StaffPage) -> Response:
-    return render(request, "staff/home.html", {"principal": principal})
+    return render_page(request, "staff/home.html", {"principal": principal})

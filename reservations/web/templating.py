@@ -32,7 +32,7 @@ def environment() -> Environment:
     return _environment
 
 
-def render(
+def render_page(
     request: Request,
     template: str,
     context: dict[str, Any] | None = None,
@@ -43,9 +43,8 @@ def render(
     from reservations.http import language_of
 
     language = language_of(request)
-    token = i18n.current_language.set(language)
-    area = i18n.current_area.set(template.split("/", 1)[0] if "/" in template else "")
-    try:
+    area = template.split("/", 1)[0] if "/" in template else ""
+    with i18n.speaking(language, area=area):
         csrf = csrf_token_for(request)
         values = {
             "request": request,
@@ -55,9 +54,6 @@ def render(
             **(context or {}),
         }
         html = environment().get_template(template).render(values)
-    finally:
-        i18n.current_area.reset(area)
-        i18n.current_language.reset(token)
     response = HTMLResponse(html, status_code=status_code, headers=headers)
     csrf.attach(response)
     response.headers.setdefault("Cache-Control", "no-store")

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from reservations import db
-from reservations.admin.models import AuditEntry
+from reservations.audit.models import AuditEntry
 from reservations.gate.models import GateSetting
 from reservations.gate.pages import offline_assets
 from reservations.web import session as staff_session

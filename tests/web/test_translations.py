@@ -38,3 +38,18 @@ def test_common_words_reach_every_area() -> None:
     finally:
         i18n.current_area.reset(area)
         i18n.current_language.reset(language)
+
+
+def test_speaking_chooses_the_language_and_area_for_its_block_only() -> None:
+    assert (i18n.current_language.get(), i18n.current_area.get()) == ("zh", "")
+    with i18n.speaking("en", area="admin"):
+        assert (i18n.current_language.get(), i18n.current_area.get()) == ("en", "admin")
+        with i18n.speaking("zh"):
+            assert (i18n.current_language.get(), i18n.current_area.get()) == ("zh", "admin")
+        assert i18n.current_language.get() == "en"
+    try:
+        with i18n.speaking("en"):
+            raise RuntimeError("a page that failed")
+    except RuntimeError:
+        pass
+    assert (i18n.current_language.get(), i18n.current_area.get()) == ("zh", "")

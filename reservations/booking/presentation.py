@@ -98,7 +98,7 @@ def _ticket(ticket: TicketLike, holder: VisitorLike | None) -> TicketOut:
     )
 
 
-def render(
+def present(
     session: Session,
     bookings: Sequence[Booking],
     rules: Rules,
@@ -119,12 +119,12 @@ def render(
         assert booking.id is not None
         token = (manage_tokens or {}).get(booking.id)
         rendered.append(
-            render_parts(booking, visitors[booking.id], ticket_map[booking.id], rules, token)
+            present_parts(booking, visitors[booking.id], ticket_map[booking.id], rules, token)
         )
     return rendered
 
 
-def render_parts(
+def present_parts(
     booking: BookingLike,
     people: Sequence[VisitorLike],
     booking_tickets: Sequence[TicketLike],
@@ -158,8 +158,8 @@ def render_parts(
     )
 
 
-def render_one(
+def present_one(
     session: Session, booking: Booking, rules: Rules, manage_token: str | None = None
 ) -> BookingOut:
     tokens = {booking.id: manage_token} if manage_token and booking.id is not None else None
-    return render(session, [booking], rules, tokens)[0]
+    return present(session, [booking], rules, tokens)[0]

@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from reservations import clock, db
-from reservations.admin.models import AuditEntry
+from reservations.audit.models import AuditEntry
 
 MAX_PAGE = 1000
 

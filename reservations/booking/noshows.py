@@ -19,7 +19,7 @@ from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from reservations import clock
+from reservations import clock, db
 from reservations.booking.models import (
     CONFIRMED,
     INDIVIDUAL,
@@ -29,7 +29,6 @@ from reservations.booking.models import (
     Visitor,
     VisitorBan,
 )
-from reservations.jobs.locks import serialize
 from reservations.rules.schema import Rules
 from reservations.tickets.models import UNUSED, Ticket
 
@@ -55,7 +54,7 @@ def last_closed_day(rules: Rules, now: datetime) -> date:
 
 def mark(session: Session, rules: Rules) -> dict[str, Any]:
     """Mark the no-shows of every closed day, count strikes, ban repeat no-shows."""
-    serialize(session, NAME)
+    db.one_at_a_time(session, NAME)
     now = clock.now()
     through = last_closed_day(rules, now)
     connection = session.connection()

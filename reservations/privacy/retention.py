@@ -23,10 +23,8 @@ from sqlalchemy import delete, select, update
 from sqlmodel import Session
 
 from reservations import clock, db
-from reservations.booking import idempotency
+from reservations.booking import idempotency, noshows
 from reservations.booking.models import Booking, NoShowStrike, Visitor, VisitorBan
-from reservations.jobs import noshows
-from reservations.jobs.locks import serialize
 from reservations.rules import service as rules_service
 from reservations.waitlist import retention as waitlist_retention
 
@@ -42,7 +40,7 @@ _BAN: Any = VisitorBan.__table__  # type: ignore[attr-defined]
 
 def purge(session: Session) -> dict[str, Any]:
     """Erase what the retention period no longer allows to keep. Idempotent."""
-    serialize(session, NAME)
+    db.one_at_a_time(session, NAME)
     rules = rules_service.current(session)
     now = clock.now()
     today = now.date()
