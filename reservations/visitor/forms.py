@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Form
 from pydantic import ValidationError
@@ -26,7 +26,7 @@ from reservations.privacy.documents import Document
 from reservations.rules.errors import BookingWindow
 from reservations.rules.schema import Rules
 from reservations.visitor.calendar import explain
-from reservations.visitor.text import DateText, ErrorText, Msg
+from reservations.visitor.text import ID_TYPES, DateText, ErrorText, Msg
 
 RESIDENT_ID = "resident_id"
 ID_TYPE_VALUES = ("resident_id", "passport", "hk_macau_permit", "taiwan_permit")
@@ -431,6 +431,18 @@ def field_order(form: BookingForm) -> list[str]:
     for index in range(len(form.rows)):
         order += [f"name-{index}", f"id_type-{index}", f"id_number-{index}"]
     return [*order, "phone", "email", "consent", "sensitive_consent", "guardian_consent"]
+
+
+def page_values(form: BookingForm, problems: Problems, rules: Rules) -> dict[str, Any]:
+    """What a page showing the booking form (to book, or to join a waiting list) needs."""
+    return {
+        "form": form,
+        "problems": problems,
+        "problem_keys": first_problem_keys(problems, field_order(form)),
+        "rules": rules,
+        "max_rows": rules.individual.max_visitors_per_booking,
+        "id_types": ID_TYPES,
+    }
 
 
 def first_problem_keys(problems: Problems, order: Iterable[str]) -> list[str]:

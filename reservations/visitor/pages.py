@@ -101,12 +101,7 @@ def _booking_page(
         "visitor/book.html",
         {
             "day": view,
-            "form": form,
-            "problems": problems,
-            "problem_keys": forms.first_problem_keys(problems, forms.field_order(form)),
-            "rules": rules,
-            "max_rows": rules.individual.max_visitors_per_booking,
-            "id_types": ID_TYPES,
+            **forms.page_values(form, problems, rules),
             "other_days": other_days,
             "visit_date": day.isoformat(),
         },

@@ -27,7 +27,7 @@ from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
 from reservations.visitor import calendar, forms, grants
 from reservations.visitor.forms import BookingForm, Problems
-from reservations.visitor.text import ID_TYPES, DateText, MomentText, Msg, ticket_status
+from reservations.visitor.text import DateText, MomentText, Msg, ticket_status
 from reservations.waitlist import service
 from reservations.waitlist.errors import NoOffer, NotWaiting
 from reservations.waitlist.models import WaitingEntry
@@ -116,12 +116,7 @@ def _join_page(
         {
             "day": view,
             "state": join_state(view, rules),
-            "form": form,
-            "problems": problems,
-            "problem_keys": forms.first_problem_keys(problems, forms.field_order(form)),
-            "rules": rules,
-            "max_rows": rules.individual.max_visitors_per_booking,
-            "id_types": ID_TYPES,
+            **forms.page_values(form, problems, rules),
             "visit_date": day.isoformat(),
         },
         status_code=status_code,
