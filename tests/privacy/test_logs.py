@@ -19,7 +19,7 @@ from tests.conftest import Service
 from tests.support.server import launch
 from tests.visitor import support as visitor
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.server
 
 NAME = "欧阳娜月"
 PHONE = "13912345678"

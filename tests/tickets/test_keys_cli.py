@@ -57,7 +57,7 @@ def _kid(payload: str) -> str:
     return payload.split(".")[1]
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_rotate_and_retire_reach_the_running_workers(
     sqlite_service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
