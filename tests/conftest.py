@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine
 
 from reservations import db
+from reservations.accounts import passwords
 from reservations.app import create_app
 from reservations.bootstrap import reset_process_state
 from tests.support import pgcluster, server
@@ -71,6 +72,27 @@ def _processes_only_where_marked(request: pytest.FixtureRequest) -> Iterator[Non
     server.allow_processes(request.node.get_closest_marker("server") is not None)
     yield
     server.allow_processes(None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _first_admin_hashed_once() -> Iterator[None]:
+    """Argon2id is slow on purpose (a third of a second of CPU and 64 MiB a hash), and every
+    test's service creates the same first admin: that password's hash is made once per test
+    process, with the real parameters, and reused. Every other password is hashed as always,
+    and every sign-in still verifies for real."""
+    real = passwords.hash_password
+    made: dict[str, str] = {}
+
+    def hash_password(password: str) -> str:
+        if password != ADMIN_PASSWORD:
+            return real(password)
+        if password not in made:
+            made[password] = real(password)
+        return made[password]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "hash_password", hash_password)
+        yield
 
 
 # --- databases: migrated once, copied per test -----------------------------------------------
