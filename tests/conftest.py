@@ -68,8 +68,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _processes_only_where_marked(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Starting the service as real processes is allowed only in tests marked ``server``."""
-    server.allow_processes(request.node.get_closest_marker("server") is not None)
+    """Starting the service as real processes is allowed only in tests marked ``server``
+    (or ``slow``, which tests written before ``server`` existed use for it)."""
+    node = request.node
+    server.allow_processes(any(node.get_closest_marker(name) for name in ("server", "slow")))
     yield
     server.allow_processes(None)
 
