@@ -4,6 +4,7 @@ real worker processes, with its clock frozen at a known instant."""
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -13,10 +14,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
 
+from reservations import db
+from reservations.accounts import passwords
 from reservations.app import create_app
 from reservations.bootstrap import reset_process_state
-from tests.support import pgcluster
+from tests.support import pgcluster, server
 from tests.support.server import REPO as REPO  # where tests find the repository's files
 from tests.support.server import Server, launch, rules_file
 
@@ -27,6 +31,88 @@ ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin-password-for-tests"
 
 
+SQLITE_FILE = "reservations.sqlite3"
+MIGRATED_TEMPLATE = "migrated_template"
+
+
+# --- markers from the fixtures a test uses ---------------------------------------------------
+
+# Each marker says what a test needs, read from the fixtures it asks for (and from the
+# database it is parametrised with), so that ``-m "not browser"`` or ``-m "not postgres"``
+# leaves out every such test, not only those someone remembered to mark.
+MARKERS_BY_FIXTURE = {
+    "browser": "browser",
+    "postgres": "postgres",
+    "postgres_service": "postgres",
+    "live": "server",
+}
+# Tests that start real processes (servers, Chromium, PostgreSQL clusters of their own) run
+# one after another on one worker under ``pytest -n``: side by side on a small machine they
+# would time each other out. The rest spread over the workers.
+SERIAL_GROUP = "processes"
+SERIAL_MARKERS = ("browser", "server", "slow")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in MARKERS_BY_FIXTURE.items():
+            if fixture in names:
+                item.add_marker(marker)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("service") == "postgres":
+            item.add_marker("postgres")
+        if any(item.get_closest_marker(marker) for marker in SERIAL_MARKERS):
+            item.add_marker(pytest.mark.xdist_group(SERIAL_GROUP))
+
+
+@pytest.fixture(autouse=True)
+def _processes_only_where_marked(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Starting the service as real processes is allowed only in tests marked ``server``
+    (or ``slow``, which tests written before ``server`` existed use for it)."""
+    node = request.node
+    server.allow_processes(any(node.get_closest_marker(name) for name in ("server", "slow")))
+    yield
+    server.allow_processes(None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _first_admin_hashed_once() -> Iterator[None]:
+    """Argon2id is slow on purpose (a third of a second of CPU and 64 MiB a hash), and every
+    test's service creates the same first admin: that password's hash is made once per test
+    process, with the real parameters, and reused. Every other password is hashed as always,
+    and every sign-in still verifies for real."""
+    real = passwords.hash_password
+    made: dict[str, str] = {}
+
+    def hash_password(password: str) -> str:
+        if password != ADMIN_PASSWORD:
+            return real(password)
+        if password not in made:
+            made[password] = real(password)
+        return made[password]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "hash_password", hash_password)
+        yield
+
+
+# --- databases: migrated once, copied per test -----------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite database with every migration applied, made once per test process (each
+    xdist worker has its own): each test starts from a copy instead of migrating."""
+    path = tmp_path_factory.mktemp("migrated") / SQLITE_FILE
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        db.migrate(engine)
+    finally:
+        engine.dispose()
+    return path
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[pgcluster.Cluster]:
     cluster = pgcluster.start()
@@ -34,6 +120,25 @@ def postgres() -> Iterator[pgcluster.Cluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres: pgcluster.Cluster) -> str:
+    """A database with every migration applied, which each test's database is created
+    from (``CREATE DATABASE ... TEMPLATE``, a file copy inside PostgreSQL)."""
+    postgres.create_database(MIGRATED_TEMPLATE)
+    engine = create_engine(postgres.url(MIGRATED_TEMPLATE))
+    try:
+        db.migrate(engine)
+    finally:
+        # A template must have no connections while it is copied.
+        engine.dispose()
+    return MIGRATED_TEMPLATE
+
+
+def migrates_from_scratch(request: pytest.FixtureRequest) -> bool:
+    """Tests of the migrations themselves start from an empty database."""
+    return request.node.get_closest_marker("empty_database") is not None
 
 
 def _service_env(tmp_path: Path, database_url: str | None, **extra: str) -> dict[str, str]:
@@ -63,14 +168,25 @@ class Service:
 
 
 @pytest.fixture
-def sqlite_service(tmp_path: Path) -> Service:
-    return Service(_service_env(tmp_path, None), "sqlite")
+def sqlite_service(request: pytest.FixtureRequest, tmp_path: Path) -> Service:
+    service = Service(_service_env(tmp_path, None), "sqlite")
+    if not migrates_from_scratch(request):
+        template: Path = request.getfixturevalue("sqlite_template")
+        data_dir = Path(service.env["RESERVATIONS_DATA_DIR"])
+        data_dir.mkdir(mode=0o700)
+        shutil.copyfile(template, data_dir / SQLITE_FILE)
+    return service
 
 
 @pytest.fixture
-def postgres_service(tmp_path: Path, postgres: pgcluster.Cluster) -> Iterator[Service]:
+def postgres_service(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres: pgcluster.Cluster
+) -> Iterator[Service]:
     name = f"t_{uuid.uuid4().hex[:12]}"
-    url = postgres.create_database(name)
+    template = (
+        None if migrates_from_scratch(request) else request.getfixturevalue("postgres_template")
+    )
+    url = postgres.create_database(name, template=template)
     yield Service(_service_env(tmp_path, url), "postgres")
     reset_process_state()
     postgres.drop_database(name)

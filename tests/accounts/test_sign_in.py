@@ -5,7 +5,6 @@ refusal answers alike, and the password check keeps no booking waiting."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -28,6 +27,7 @@ from tests.conftest import (
     start_in_process,
 )
 from tests.support import people
+from tests.support.waiting import wait_until
 
 OFFICE = "198.51.100.7"
 STRANGER = "203.0.113.66"
@@ -178,13 +178,6 @@ class StoppedChecks:
                     self.inside -= 1
 
         monkeypatch.setattr(passwords, "verify", verify)
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 30
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.01)
 
 
 def guessing(client: TestClient, count: int, answers: list[int]) -> list[threading.Thread]:

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, LiveServer, admin_headers
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 
 def test_admin_changes_quota_and_closes_a_day_in_chromium(browser: Any, live: LiveServer) -> None:

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 
 import httpx
 import pytest
@@ -19,6 +17,7 @@ from reservations.errors import DomainError
 from tests.admin.test_races import pg_client as pg_client
 from tests.admin.test_users_api import PASSWORD, create, token_for
 from tests.conftest import ADMIN_USERNAME, admin_headers
+from tests.support.waiting import postgres_waits_on_a_lock, wait_until
 
 
 def active_admins() -> list[str]:
@@ -73,24 +72,6 @@ def test_two_admins_disabling_each_other_at_once_leave_one(any_client: TestClien
             return  # the deputy won: the original admin is disabled, nothing more to race
 
 
-def wait_until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 30
-    while not condition():
-        assert time.monotonic() < deadline, "the second admin's change neither ran nor waited"
-        time.sleep(0.02)
-
-
-def waiting_on_a_lock() -> bool:
-    with db.get_engine().connect() as connection:
-        waiting = connection.execute(
-            text(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        ).scalar_one()
-    return int(waiting) > 0
-
-
 @pytest.mark.postgres
 def test_the_second_disable_waits_for_the_first_on_postgres(
     pg_client: TestClient,
@@ -113,7 +94,10 @@ def test_the_second_disable_waits_for_the_first_on_postgres(
         users.disable(session, "deputy", actor=ADMIN_USERNAME)
         thread = threading.Thread(target=second_admin)
         thread.start()
-        wait_until(lambda: bool(outcome) or waiting_on_a_lock())
+        wait_until(
+            lambda: bool(outcome) or postgres_waits_on_a_lock(),
+            "the second admin's change neither ran nor waited",
+        )
     thread.join(timeout=30)
     assert len(outcome) == 1 and isinstance(outcome[0], LastActiveAdmin)
     assert active_admins() == [ADMIN_USERNAME]

@@ -4,7 +4,6 @@ the second gets a clean 409 conflict, never a server error."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
@@ -19,6 +18,7 @@ from reservations.bootstrap import reset_process_state
 from reservations.errors import Conflict, DomainError
 from reservations.rules import service as rules
 from tests.conftest import Service, admin_headers, start_in_process
+from tests.support.waiting import postgres_waits_on_a_lock, wait_until
 
 pytestmark = pytest.mark.postgres
 
@@ -44,7 +44,11 @@ def second_admin_meanwhile(action: Any) -> tuple[threading.Thread, list[DomainEr
 
     thread = threading.Thread(target=run)
     thread.start()
-    time.sleep(0.5)  # the second insert now waits on the first one's uncommitted row
+    # The second insert waits on the first one's uncommitted row (or, had it not, is done).
+    wait_until(
+        lambda: not thread.is_alive() or postgres_waits_on_a_lock(),
+        "the second admin's change neither ran nor waited",
+    )
     return thread, outcome
 
 

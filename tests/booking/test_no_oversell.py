@@ -32,7 +32,7 @@ def _fire_together(server_url: str, bodies: list[dict]) -> list[httpx.Response]:
             return list(pool.map(send, bodies))
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_parallel_bookings_never_oversell(service: Service, tmp_path: Path) -> None:
     service.rules_file(tmp_path, individual={"daily_quota": QUOTA})
     server = start_server(service, tmp_path, workers=2)
@@ -56,7 +56,7 @@ def test_parallel_bookings_never_oversell(service: Service, tmp_path: Path) -> N
     assert "Traceback" not in log
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_one_person_racing_themselves_books_once(service: Service, tmp_path: Path) -> None:
     server = start_server(service, tmp_path, workers=2)
     try:
@@ -78,7 +78,7 @@ def test_one_person_racing_themselves_books_once(service: Service, tmp_path: Pat
     assert "Traceback" not in log
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_parallel_retries_with_one_idempotency_key_book_once(
     sqlite_service: Service, tmp_path: Path
 ) -> None:

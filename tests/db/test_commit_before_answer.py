@@ -31,7 +31,7 @@ def _fresh_connection(base_url: str) -> httpx.Client:
     )
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_a_booking_reads_back_at_once_from_any_worker(service: Service, tmp_path: Path) -> None:
     server = start_server(service, tmp_path, workers=2)
     try:
@@ -61,7 +61,7 @@ def test_a_booking_reads_back_at_once_from_any_worker(service: Service, tmp_path
     assert "Traceback" not in log
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_the_booking_page_redirects_to_tickets_that_exist(
     sqlite_service: Service, tmp_path: Path
 ) -> None:
@@ -99,7 +99,7 @@ def _slow_commits_of_day_overrides(database_url: str) -> None:
         engine.dispose()
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_an_admin_change_is_in_force_at_once_on_every_worker(
     service: Service, tmp_path: Path
 ) -> None:

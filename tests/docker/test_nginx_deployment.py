@@ -23,7 +23,7 @@ from tests.protection.conftest import start_redis
 from tests.support import people, pgcluster
 from tests.support.server import Server, launch
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.server, pytest.mark.postgres]
 
 QUOTA = 40
 # The gate's day (the rush sells TOMORROW out).

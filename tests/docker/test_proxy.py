@@ -18,7 +18,7 @@ from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, Service
 from tests.support.pgcluster import free_port
 from tests.support.server import REPO, Server, launch
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.server
 
 
 def nginx_config(directory: Path, port: int, *upstreams: str) -> Path:

@@ -3,12 +3,16 @@ both databases, and removed again by its downgrade."""
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
 from reservations import db
 from tests.support.schema import differences
+
+# The migrations themselves are under test: they run on an empty database.
+pytestmark = pytest.mark.empty_database
 
 OWN_TABLES = {"offline_scan", "gate_setting"}
 

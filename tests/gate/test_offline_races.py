@@ -13,7 +13,7 @@ from tests.gate.factories import OPENING, book, staff_headers
 from tests.gate.test_races import fire_together
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_one_upload_sent_many_times_at_once_records_each_scan_once(
     service: Service, tmp_path: Path
 ) -> None:

@@ -42,7 +42,7 @@ def _verdicts(results: list[dict[str, Any]]) -> Counter[str | None]:
     return Counter(result["reason"] for result in results)
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_gates_scanning_one_ticket_together_admit_it_once(service: Service, tmp_path: Path) -> None:
     server = start_server(service, tmp_path, workers=2)
     try:
@@ -71,7 +71,7 @@ def test_gates_scanning_one_ticket_together_admit_it_once(service: Service, tmp_
     assert "Traceback" not in log
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_twenty_at_once_against_five_places_admit_five(service: Service, tmp_path: Path) -> None:
     service.rules_file(tmp_path, occupancy={"instantaneous_limit": 5})
     server = start_server(service, tmp_path, workers=2)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
 from reservations import db
 from tests.support import schema
+
+# The migrations themselves are under test: they run on an empty database.
+pytestmark = pytest.mark.empty_database
 
 OWN_TABLES = {"job_run", "job_lease"}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
@@ -159,6 +160,7 @@ def test_admins_post_change_and_delete_notices_in_the_console(client: TestClient
     assert forged.status_code == 403
 
 
+@pytest.mark.empty_database
 def test_the_migrated_notice_table_matches_the_model(any_client: TestClient) -> None:
     with db.get_engine().connect() as connection:
         context = MigrationContext.configure(connection, opts={"render_as_batch": True})

@@ -27,7 +27,7 @@ from tests.ops.rush import (
 from tests.support import pgcluster
 from tests.support.server import Server, launch
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.server
 
 QUOTA = 60
 

@@ -26,7 +26,7 @@ from tests.support.server import launch
 from tests.visitor import support as visitor
 from tests.waitlist.helpers import fill, join_body, joined
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.server
 
 NAME = "欧阳娜月"
 PHONE = "13912345678"

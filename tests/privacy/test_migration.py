@@ -23,6 +23,9 @@ from reservations.rehearsal import separation
 from tests.conftest import TOMORROW, Service, start_in_process
 from tests.support import people, schema
 
+# The migrations themselves are under test: they run on an empty database.
+pytestmark = pytest.mark.empty_database
+
 BEFORE = "0006_offline_gate"
 NOW = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
 

@@ -39,7 +39,7 @@ from tests.conftest import (
     stop_server,
 )
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.server]
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 BUDGET_SECONDS = float(os.environ.get("FUZZ_SECONDS", "120"))

@@ -108,7 +108,7 @@ def raw_request(server: LiveServer, request: bytes) -> bytes:
     return received
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_a_real_server_cuts_off_chunked_and_lying_bodies(live: LiveServer) -> None:
     head = b"POST /api/v1/bookings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     chunk = b"1" * 8192

@@ -16,7 +16,7 @@ from reservations.web.headers import CONTENT_SECURITY_POLICY
 from tests.conftest import TOMORROW, LiveServer, Service, start_server, stop_server
 from tests.support import people
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 FORM_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>pow</title></head>

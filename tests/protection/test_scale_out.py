@@ -21,7 +21,7 @@ from tests.conftest import TOMORROW, LiveServer, Service, _service_env, start_se
 from tests.protection.conftest import start_redis
 from tests.support import people, pgcluster
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.server, pytest.mark.postgres]
 
 QUOTA = 12
 

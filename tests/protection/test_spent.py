@@ -82,7 +82,7 @@ def two_workers(sqlite_service: Service, tmp_path: Path) -> Iterator[LiveServer]
         assert "Traceback" not in log, log[-3000:]
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_one_solution_books_once_on_two_workers_without_redis(two_workers: LiveServer) -> None:
     offer = httpx.get(f"{two_workers.base_url}/api/v1/challenge").json()
     solution = challenge.solve(offer["challenge"], offer["difficulty"])

@@ -13,6 +13,7 @@ from reservations.protection import rates
 from reservations.protection.rates import Rate
 from reservations.protection.store import MemoryStore, RedisStore, Store
 from tests.protection.conftest import RedisServer
+from tests.support.waiting import wait_until
 
 
 class FakeMonotonic:
@@ -109,19 +110,27 @@ def store(request: pytest.FixtureRequest) -> Store:
 
 
 def test_both_stores_limit_alike_in_real_time(store: Store) -> None:
-    limit = [("rl:x", Rate(4, 0.4))]
+    # Four a second: the fifth hit waits what is left of the quarter second after the first.
+    limit = [("rl:x", Rate(4, 1.0))]
+    first = time.monotonic()
     assert [store.hit(limit) for _ in range(4)] == [0.0] * 4
     wait = store.hit(limit)
-    assert 0.05 < wait <= 0.1
-    time.sleep(wait + 0.02)
-    assert store.hit(limit) == 0.0
-    assert not store.pressure(Rate(3, 10.0), 0.3, count=True)
-    assert not store.pressure(Rate(3, 10.0), 0.3, count=True)
-    assert not store.pressure(Rate(3, 10.0), 0.3, count=True)
-    assert store.pressure(Rate(3, 10.0), 0.3, count=True)
-    assert store.pressure(None, 0.3, count=False)
-    time.sleep(0.35)
-    assert not store.pressure(None, 0.3, count=False)
+    refused = time.monotonic()
+    assert 0.25 - (refused - first) - 0.01 <= wait <= 0.25
+    # A refused hit takes nothing: asking again is allowed only once the wait is over.
+    wait_until(lambda: store.hit(limit) == 0.0, "the limit never let the next hit in")
+    assert time.monotonic() - first >= 0.25 - 0.01
+
+    assert not store.pressure(Rate(3, 10.0), 0.5, count=True)
+    assert not store.pressure(Rate(3, 10.0), 0.5, count=True)
+    assert not store.pressure(Rate(3, 10.0), 0.5, count=True)
+    raised = time.monotonic()
+    assert store.pressure(Rate(3, 10.0), 0.5, count=True)
+    assert store.pressure(None, 0.5, count=False) or time.monotonic() - raised >= 0.5
+    wait_until(
+        lambda: not store.pressure(None, 0.5, count=False), "the pressure was never released"
+    )
+    assert time.monotonic() - raised >= 0.5 - 0.01
 
 
 def test_processes_sharing_redis_share_the_limits(redis_server: RedisServer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
@@ -9,6 +10,9 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 from reservations import db
+
+# The migrations themselves are under test: they run on an empty database.
+pytestmark = pytest.mark.empty_database
 
 
 def test_the_migrated_clock_mark_matches_the_model(any_client: TestClient) -> None:

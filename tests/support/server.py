@@ -20,6 +20,15 @@ from tests.support import pgcluster
 
 REPO = Path(__file__).resolve().parents[2]
 
+# Under pytest: whether the running test may start the service as processes (it is marked
+# ``server``); None outside a test (the benchmarks).
+_processes_allowed: bool | None = None
+
+
+def allow_processes(allowed: bool | None) -> None:
+    global _processes_allowed
+    _processes_allowed = allowed
+
 
 def to_toml(document: dict[str, Any]) -> str:
     """The small TOML subset museum.toml uses: tables, arrays of tables, plain values."""
@@ -123,6 +132,11 @@ def launch(
     log_level: str = "warning",
 ) -> Server:
     """Start the service with exactly these RESERVATIONS_ settings; wait for every worker."""
+    if _processes_allowed is False:
+        raise RuntimeError(
+            "this test starts the service as real processes: mark it pytest.mark.server, "
+            "so that -m 'not server' leaves it out and pytest -n runs it with the others"
+        )
     port = pgcluster.free_port()
     full_env = {
         k: v

@@ -42,7 +42,7 @@ def outcome(response: httpx.Response) -> str | int:
     return error_code(response) if response.status_code >= 400 else response.status_code
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_team_rush_never_oversells_and_racing_reviews_have_one_outcome(
     service: Service, tmp_path: Path
 ) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +14,7 @@ from reservations.bootstrap import reset_process_state
 from reservations.cli import main
 from tests.conftest import REPO, Service, set_clock, start_server, stop_server
 from tests.gate.factories import OPENING, book, scan, staff_headers
+from tests.support.waiting import wait_until
 
 
 class Keys:
@@ -57,7 +57,7 @@ def _kid(payload: str) -> str:
     return payload.split(".")[1]
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_rotate_and_retire_reach_the_running_workers(
     sqlite_service: Service, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
@@ -72,7 +72,22 @@ def test_rotate_and_retire_reach_the_running_workers(
             assert rotated.returncode == 0, rotated.stderr
             new = rotated.stdout.split()[3]
             assert new != old and f"{old} keeps verifying" in rotated.stdout
-            time.sleep(1.2)  # workers look at the key directory at most once a second
+            # Workers look at the key directory at most once a second: book, each time on a
+            # connection of its own (any worker may answer), until six bookings in a row are
+            # signed with the new key, counting those the old key still signed meanwhile.
+            signed_by_old = 2
+
+            def new_key_signs_everywhere() -> bool:
+                nonlocal signed_by_old
+                for _ in range(6):
+                    with server.client() as fresh:
+                        kid = _kid(book(fresh)["tickets"][0]["qr_payload"])
+                    if kid != new:
+                        signed_by_old += 1
+                        return False
+                return True
+
+            wait_until(new_key_signs_everywhere, "the workers kept signing with the old key")
             # Both workers now sign with the new key.
             for _ in range(4):
                 assert _kid(book(client)["tickets"][0]["qr_payload"]) == new
@@ -81,7 +96,7 @@ def test_rotate_and_retire_reach_the_running_workers(
             assert listing.returncode == 0
             lines = {line.split()[0]: line.split() for line in listing.stdout.splitlines()[1:]}
             assert lines[new][1] == "signing" and lines[old][1] == "verifying"
-            assert lines[old][4] == "2"  # live tickets signed by the old key
+            assert lines[old][4] == str(signed_by_old)  # live tickets signed by the old key
 
             set_clock(client, OPENING)
             staff = staff_headers(client)
@@ -94,13 +109,25 @@ def test_rotate_and_retire_reach_the_running_workers(
             refused = keys("retire", new)
             assert refused.returncode == 1 and "rotate" in refused.stdout
             still_live = keys("retire", old)
-            assert still_live.returncode == 1 and "1 unused tickets" in still_live.stdout
+            assert still_live.returncode == 1
+            assert f"{signed_by_old - 1} unused tickets" in still_live.stdout
             assert keys("retire", "NOSUCHKY").returncode == 2
 
             # A leaked key is retired anyway: its tickets stop working at once.
             forced = keys("retire", old, "--force")
             assert forced.returncode == 0 and f"retired {old}" in forced.stdout
-            time.sleep(1.2)
+
+            # Until every worker has looked at the key directory again (each answer on a
+            # connection of its own), the retired key may still be published.
+            def retired_everywhere() -> bool:
+                for _ in range(6):
+                    with server.client() as fresh:
+                        listed = fresh.get("/api/v1/gate/keys", headers=staff).json()["keys"]
+                    if [key["kid"] for key in listed] != [new]:
+                        return False
+                return True
+
+            wait_until(retired_everywhere, "the workers kept trusting the retired key")
             for _ in range(2):
                 assert scan(client, staff, leaked)["reason"] == "invalid"
             published = client.get("/api/v1/gate/keys", headers=staff)

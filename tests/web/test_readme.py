@@ -23,6 +23,7 @@ def walkthrough() -> str:
     return block[1]
 
 
+@pytest.mark.server
 def test_the_walkthrough_books_reads_scans_changes_a_rule_and_cancels(tmp_path: Path) -> None:
     script = walkthrough()
     assert "BASE=http://127.0.0.1:8000" in script

@@ -673,6 +673,10 @@
               submitCode(code, "camera");
             } else if (code) {
               lastCodeAt = now;
+              // How often the code in view was read again without being sent: what tests
+              // wait for before checking that nothing more was sent.
+              root.setAttribute("data-camera-repeats",
+                String(parseInt(root.getAttribute("data-camera-repeats") || "0", 10) + 1));
             }
           }).catch(function () { /* next frame */ }).then(function () { busy = false; });
         }, CAMERA_FRAME_MS);
