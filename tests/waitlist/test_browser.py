@@ -21,7 +21,7 @@ from tests.visitor.support import ADULT_BORN
 from tests.waitlist.helpers import cancel, eventually, fill
 from tests.web.test_accessibility_browser import DESKTOP, check_pages, new_page, sign_in
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.server
 
 NAME = "欧阳娜月"
 

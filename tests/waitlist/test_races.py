@@ -105,7 +105,7 @@ def race_a_day(client: httpx.Client, day: date) -> None:
     assert refused.status_code == 409
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_cancellations_and_confirmations_racing_never_oversell(
     service: Service, tmp_path: Path
 ) -> None:
@@ -120,7 +120,7 @@ def test_cancellations_and_confirmations_racing_never_oversell(
     assert "Traceback" not in log, log[-3000:]
 
 
-@pytest.mark.slow
+@pytest.mark.server
 def test_many_places_returned_at_once_are_each_offered_once(
     service: Service, tmp_path: Path
 ) -> None:
