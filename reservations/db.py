@@ -94,7 +94,8 @@ def build_engine(settings: Settings) -> Engine:
 # Kept with the connection (its pool record's ``info``, the same dictionary a Connection's
 # ``info`` is): dropped when the transaction rolls back, run when the connection goes back
 # to the pool, which every transaction here does right after its commit (short_write,
-# finish, a session's commit).
+# finish, a session's commit). A connection lost mid-transaction drops them when it is
+# invalidated.
 
 _AFTER_COMMIT = "after_commit"
 
@@ -109,7 +110,15 @@ def after_commit(connection: Connection, callback: Callable[[], None]) -> None:
 def _install_after_commit(engine: Engine) -> None:
     @event.listens_for(engine, "rollback")
     def _rolled_back(connection: Connection) -> None:
-        connection.info.pop(_AFTER_COMMIT, None)
+        # An invalidated connection (the database went away mid-transaction) has no info
+        # to reach without reconnecting: its callbacks went with it (below).
+        if not connection.invalidated:
+            connection.info.pop(_AFTER_COMMIT, None)
+
+    @event.listens_for(engine.pool, "invalidate")
+    def _lost(_dbapi_connection: Any, record: Any, _exception: BaseException | None) -> None:
+        if record is not None:
+            record.info.pop(_AFTER_COMMIT, None)
 
     @event.listens_for(engine.pool, "checkin")
     def _committed(_dbapi_connection: Any, record: Any) -> None:

@@ -65,3 +65,29 @@ def test_a_failing_callback_is_logged_and_the_commit_stands(
     assert "nothing personal" not in caplog.text
     with db.transaction(write=False) as session:
         assert session.connection().execute(text("SELECT count(*) FROM scratch")).scalar() == 0
+
+
+def test_a_connection_lost_mid_transaction_rolls_back_cleanly_and_drops_its_callbacks(
+    any_client: TestClient,
+) -> None:
+    ran: list[str] = []
+
+    def lost_short_write() -> None:
+        session = db.open_session()
+        try:
+            with db.short_write(session) as connection:
+                db.after_commit(connection, lambda: ran.append("lost"))
+                # What SQLAlchemy does when the server drops the connection mid-statement.
+                connection.invalidate()
+                raise RuntimeError("the database went away")
+        finally:
+            session.close()
+
+    with pytest.raises(RuntimeError, match="the database went away"):
+        lost_short_write()
+    # The next transactions on the pool's connections run no callback of the lost one.
+    with db.transaction() as session:
+        session.connection().execute(text("SELECT 1"))
+    with db.transaction() as session:
+        db.after_commit(session.connection(), lambda: ran.append("next"))
+    assert ran == ["next"]
