@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy import text
 
 from reservations import db
+
+T = TypeVar("T")
 
 
 def wait_until(
@@ -19,6 +22,20 @@ def wait_until(
     while not condition():
         assert time.monotonic() < deadline, what
         time.sleep(interval)
+
+
+def eventually(
+    check: Callable[[], T | None], what: str = "the condition", timeout: float = 60
+) -> T:
+    """What ``check()`` gives as soon as it gives something; fail, saying ``what`` never
+    came, once ``timeout`` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"{what} never came"
+        time.sleep(0.05)
 
 
 def postgres_waits_on_a_lock() -> bool:

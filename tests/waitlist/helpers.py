@@ -3,10 +3,8 @@ and wait until returned places have been offered."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
@@ -14,9 +12,9 @@ from fastapi.testclient import TestClient
 from reservations.waitlist.offers import offerer
 from tests.conftest import TOMORROW, admin_headers
 from tests.support import people
+from tests.support.waiting import eventually
 
 Client = TestClient | httpx.Client
-T = TypeVar("T")
 
 
 def set_quota(client: Client, quota: int, day: date = TOMORROW) -> None:
@@ -101,18 +99,6 @@ def counted(client: Client, day: date = TOMORROW) -> dict[str, int]:
 def settled() -> None:
     """Places returned in this process have been offered (the offering thread is idle)."""
     assert offerer.wait_idle(60), "the waiting list's offers did not finish"
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 60.0) -> T:
-    """Poll until ``check`` gives something (a condition, not a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition was not met in time")
-        time.sleep(0.05)
 
 
 def status_becomes(client: Client, entry: dict[str, Any], status: str) -> dict[str, Any]:

@@ -17,8 +17,9 @@ from tests.conftest import PHONE_VIEWPORT, TOMORROW, LiveServer, Service, admin_
 from tests.notifications.conftest import MailServer
 from tests.support import people
 from tests.support.server import launch
+from tests.support.waiting import eventually
 from tests.visitor.support import ADULT_BORN
-from tests.waitlist.helpers import cancel, eventually, fill
+from tests.waitlist.helpers import cancel, fill
 from tests.web.test_accessibility_browser import DESKTOP, check_pages, new_page, sign_in
 
 pytestmark = pytest.mark.server
