@@ -7,6 +7,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
+from reservations.privacy.documents import DOCUMENT_KINDS
 from reservations.web.templating import environment
 from tests.conftest import REPO
 
@@ -42,6 +43,8 @@ def source_messages() -> set[str]:
                 and isinstance(node.args[0].value, str)
             ):
                 found.add(node.args[0].value)
+    for kind in DOCUMENT_KINDS:  # the document registry's words, shown on these pages
+        found |= {kind.label, *kind.invalid.values()}
     return found
 
 
