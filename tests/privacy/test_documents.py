@@ -19,6 +19,7 @@ from reservations.privacy.documents import (
     parse_document,
     resident_id_check_character,
 )
+from reservations.web import i18n
 
 TODAY = date(2026, 3, 9)
 
@@ -176,3 +177,19 @@ def test_patterns_use_only_what_a_browser_reads_alike() -> None:
 def test_team_leaders_name_kinds_in_their_own_words(word: str, id_type: str | None) -> None:
     kind = kind_named(word)
     assert (kind.value if kind else None) == id_type
+
+
+def test_the_documents_texts_have_their_english_in_one_catalog_of_their_own() -> None:
+    texts = {
+        text for kind in DOCUMENT_KINDS for text in (kind.label, kind.name, *kind.invalid.values())
+    }
+    catalogs = i18n.area_catalogs("en")
+    assert set(catalogs["documents"]) == texts
+    # No page's catalog says it otherwise: every area shows the documents' own English.
+    for area, catalog in catalogs.items():
+        if area != "documents":
+            assert not texts & set(catalog), area
+    with i18n.speaking("en", area="admin"):
+        assert i18n.gettext(kind_of("hk_macau_permit").name) == (
+            "Mainland Travel Permit for Hong Kong and Macao Residents"
+        )

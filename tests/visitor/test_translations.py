@@ -7,7 +7,6 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from reservations.privacy.documents import DOCUMENT_KINDS
 from reservations.web.templating import environment
 from tests.conftest import REPO
 
@@ -31,7 +30,7 @@ def source_messages() -> set[str]:
     env = environment()
     for template in (REPO / "templates" / "visitor").glob("*.html"):
         for _line, _function, message in env.extract_translations(template.read_text()):
-            if message is None:  # a text from a variable: the registry's, added below
+            if message is None:  # a text from a variable: the documents' (their own catalog)
                 continue
             found.add(message if isinstance(message, str) else message[0])
     for module in (REPO / "reservations" / "visitor").glob("*.py"):
@@ -45,8 +44,6 @@ def source_messages() -> set[str]:
                 and isinstance(node.args[0].value, str)
             ):
                 found.add(node.args[0].value)
-    for kind in DOCUMENT_KINDS:  # the document registry's words, shown on these pages
-        found |= {kind.label, *kind.invalid.values()}
     return found
 
 
