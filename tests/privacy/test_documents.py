@@ -193,3 +193,12 @@ def test_the_documents_texts_have_their_english_in_one_catalog_of_their_own() ->
         assert i18n.gettext(kind_of("hk_macau_permit").name) == (
             "Mainland Travel Permit for Hong Kong and Macao Residents"
         )
+
+
+def test_every_api_name_fits_where_it_is_stored_and_posted() -> None:
+    from reservations.booking.models import Visitor
+
+    stored = Visitor.__table__.c.id_type.type.length  # type: ignore[attr-defined]
+    assert stored == 24  # as the team pages' form fields take it
+    for kind in DOCUMENT_KINDS:
+        assert len(kind.value) <= stored, kind.value
