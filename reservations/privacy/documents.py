@@ -8,7 +8,7 @@ name, its labels, the pattern of its number, what to say when a number does not 
 mask, who it identifies across renewals and whether it tells an age. The API's allowed
 values, the forms and their choices, the team list's words, the console's labels and the
 booking page's script all read it; a new kind of document is an entry here and its texts'
-English in the catalogs.
+English in ``templates/locale/en/documents.po``.
 
 Every part of the service that reads a document or phone number (validation, keyed hashes,
 rate-limit keys, masks, lookups) goes through ``canonical_document`` or ``canonical_phone``,
@@ -134,8 +134,8 @@ def _resident_id_birth_date(number: str, today: date) -> date:
 class DocumentKind:
     """One kind of identity document the museum accepts, and all that depends on its kind.
 
-    Its texts are Chinese msgids, shown in the reader's language through the catalogs under
-    ``templates/locale`` (each area that shows a text has its English).
+    Its texts are Chinese msgids, shown in the reader's language through their own catalog
+    (``templates/locale/en/documents.po``), whichever page shows them.
     """
 
     id_type: IdType
