@@ -6,6 +6,8 @@ render time (``{{ _(label) }}``), and the export translates them in the caller's
 
 from __future__ import annotations
 
+from reservations.privacy.documents import DOCUMENT_KINDS
+
 
 def N_(text: str) -> str:
     """Mark ``text`` for translation without translating it here."""
@@ -26,12 +28,8 @@ CHANNELS = {"individual": N_("个人"), "team": N_("团队")}
 
 VISITOR_ROLES = {"visitor": N_("参观者"), "leader": N_("领队"), "member": N_("团员")}
 
-ID_TYPES = {
-    "resident_id": N_("居民身份证"),
-    "passport": N_("护照"),
-    "hk_macau_permit": N_("港澳居民来往内地通行证"),
-    "taiwan_permit": N_("台湾居民来往大陆通行证"),
-}
+# Documents by their official names, from the registry (whose texts are msgids already).
+ID_TYPES = {kind.value: kind.name for kind in DOCUMENT_KINDS}
 
 ROLES = {"staff": N_("工作人员"), "admin": N_("管理员")}
 

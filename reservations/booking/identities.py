@@ -61,7 +61,7 @@ class Person:
             "name_enc": vault.encrypt(self.name, NAME),
             "name_masked": masking.mask_name(self.name),
             "id_number_enc": vault.encrypt(self.document.number, DOCUMENT),
-            "id_masked": masking.mask_document(self.document.id_type, self.document.number),
+            "id_masked": documents.mask_document(self.document.id_type, self.document.number),
             "identity_hash": self.identity_hash,
         }
 

@@ -7,11 +7,18 @@ from __future__ import annotations
 
 from datetime import date as Date
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-IdTypeName = Literal["resident_id", "passport", "hk_macau_permit", "taiwan_permit"]
+from reservations.privacy.documents import DOCUMENT_KINDS
+
+if TYPE_CHECKING:
+    IdTypeName = str
+else:
+    # The documents the museum accepts, by their API names in the registry's order: the
+    # contract's enum, and validation's "literal_error" for any other.
+    IdTypeName = Literal[tuple(kind.value for kind in DOCUMENT_KINDS)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 DocumentNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)

@@ -1,12 +1,11 @@
 """How personal data is shown on screens and paper (GB/T 35273 practice).
 
 Every mask is made from the canonical form (``reservations.privacy.documents``), so one
-document has one mask however it was typed.
+document has one mask however it was typed; which mask a document gets is its kind's
+(``documents.mask_document``).
 """
 
 from __future__ import annotations
-
-from reservations.privacy.documents import IdType
 
 
 def mask_name(name: str) -> str:
@@ -19,15 +18,17 @@ def mask_name(name: str) -> str:
     return cleaned[0] + "*" * (len(cleaned) - 2) + cleaned[-1]
 
 
-def mask_document(id_type: str, number: str) -> str:
-    """What staff compare with the document in the visitor's hand, and nothing more.
+def mask_resident_id(number: str) -> str:
+    """Resident IDs (and residence permits) as published: ``4101**********123X``, the first
+    four and the last four of eighteen."""
+    if len(number) != 18:
+        return mask_at_most_a_third(number)
+    return number[:4] + "*" * 10 + number[-4:]
 
-    Resident IDs (and residence permits) as published: ``4101**********123X``, the first four
-    and the last four of eighteen. Passports and travel permits show at most a third: the
-    first character and the last two (``E******78``, ``H******21``); shorter numbers fewer.
-    """
-    if id_type == IdType.RESIDENT_ID and len(number) == 18:
-        return number[:4] + "*" * 10 + number[-4:]
+
+def mask_at_most_a_third(number: str) -> str:
+    """Passports and travel permits: the first character and the last two (``E******78``,
+    ``H******21``); shorter numbers fewer."""
     shown_at_end = 2 if len(number) >= 9 else 1
     shown_at_start = 1 if len(number) >= 6 else 0
     hidden = max(len(number) - shown_at_start - shown_at_end, 0)

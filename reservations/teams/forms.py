@@ -12,25 +12,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from reservations.errors import DomainError
+from reservations.privacy.documents import kind_named
 from reservations.teams.schemas import TeamBookingRequest
 
-# What a leader may write for the document type at the end of a member's line.
-_ID_TYPES = {
-    "resident_id": "resident_id",
-    "身份证": "resident_id",
-    "居民身份证": "resident_id",
-    "居住证": "resident_id",
-    "passport": "passport",
-    "护照": "passport",
-    "hk_macau_permit": "hk_macau_permit",
-    "港澳通行证": "hk_macau_permit",
-    "港澳居民来往内地通行证": "hk_macau_permit",
-    "回乡证": "hk_macau_permit",
-    "taiwan_permit": "taiwan_permit",
-    "台湾通行证": "taiwan_permit",
-    "台湾居民来往大陆通行证": "taiwan_permit",
-    "台胞证": "taiwan_permit",
-}
 _SEPARATORS = re.compile(r"[,，、;；\t]+")
 _VISIT = re.compile(r"^(\d{4}-\d{2}-\d{2})\|([0-9A-Za-z_-]{1,16})$")
 
@@ -73,8 +57,10 @@ def parse_members(text: str) -> list[dict[str, str]]:
         parts = [part.strip() for part in _SEPARATORS.split(line) if part.strip()]
         if len(parts) == 1:
             parts = line.rsplit(None, 1)
-        if len(parts) == 3 and parts[2].lower() in _ID_TYPES:
-            id_type = _ID_TYPES[parts[2].lower()]
+        # The document type a leader may write at the end of the line, in their words.
+        kind = kind_named(parts[2]) if len(parts) == 3 else None
+        if kind is not None:
+            id_type = kind.value
         elif len(parts) == 2:
             id_type = "resident_id"
         else:

@@ -22,14 +22,13 @@ from reservations.booking import identities
 from reservations.booking.errors import InvalidIdNumber, InvalidPhone
 from reservations.booking.schemas import BookingRequest, LookupRequest
 from reservations.errors import DomainError, ValidationFailed
-from reservations.privacy.documents import Document
+from reservations.privacy.documents import Document, InvalidDocument, kind_of
 from reservations.rules.errors import BookingWindow
 from reservations.rules.schema import Rules
 from reservations.visitor.calendar import explain
 from reservations.visitor.text import ID_TYPES, DateText, ErrorText, Msg
 
 RESIDENT_ID = "resident_id"
-ID_TYPE_VALUES = ("resident_id", "passport", "hk_macau_permit", "taiwan_permit")
 
 # The field a message belongs to: "slot", "visitors", "name-0", "id_type-0", "id_number-0",
 # "phone", "email", "consent", "sensitive_consent", "guardian_consent"; "form" for the rest.
@@ -264,28 +263,13 @@ def too_many_visitors(limit: int) -> Msg:
 
 
 def id_number_invalid(id_type: str, problem: object = None) -> Msg:
-    """What is wrong with a document number, as precisely as the number tells."""
-    if id_type == "passport":
-        return Msg("护照号码格式有误，请按证件上的号码填写（字母和数字）。")
-    if id_type == "hk_macau_permit":
-        return Msg("港澳通行证号码有误：应为H或M开头，后跟8位（或10位）数字。")
-    if id_type == "taiwan_permit":
-        return Msg("台湾通行证号码有误：应为8位（或10位）数字。")
-    if problem == "check_character":
-        return RESIDENT_ID_CHECK_CHARACTER
-    if problem == "birth_date":
-        return RESIDENT_ID_BIRTH_DATE
-    if problem == "address_code":
-        return RESIDENT_ID_ADDRESS_CODE
-    return RESIDENT_ID_FORMAT
-
-
-RESIDENT_ID_FORMAT = Msg("身份证号码有误：应为18位，最后一位可能是X，请逐位核对。")
-RESIDENT_ID_CHECK_CHARACTER = Msg(
-    "身份证号码的最后一位（校验位）与前17位对不上，可能有一位输错了，请逐位核对。"
-)
-RESIDENT_ID_BIRTH_DATE = Msg("身份证号码第7至14位的出生日期不是有效日期，请核对。")
-RESIDENT_ID_ADDRESS_CODE = Msg("身份证号码开头的地区代码无效，请核对前6位。")
+    """What is wrong with a document number, as precisely as the number tells, in its
+    kind's words (an unknown kind is read as the form's default, the resident ID)."""
+    try:
+        kind = kind_of(id_type)
+    except InvalidDocument:
+        kind = kind_of(RESIDENT_ID)
+    return Msg(kind.invalid.get(str(problem), kind.invalid["format"]))
 
 
 def _validation_problem(path: list[str], kind: str, filled: list[int]) -> tuple[str, Msg]:

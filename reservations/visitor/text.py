@@ -10,6 +10,7 @@ from babel.dates import format_date
 from markupsafe import Markup, escape
 
 from reservations.errors import DomainError
+from reservations.privacy.documents import DOCUMENT_KINDS
 from reservations.web import i18n
 
 _BABEL_LOCALES = {"zh": "zh_CN", "en": "en"}
@@ -132,13 +133,10 @@ class ErrorText:
         return escape(str(self))
 
 
-ID_TYPES: tuple[tuple[str, Msg], ...] = (
-    ("resident_id", Msg("身份证（含港澳台居住证）")),
-    ("passport", Msg("护照")),
-    ("hk_macau_permit", Msg("港澳居民来往内地通行证（回乡证）")),
-    ("taiwan_permit", Msg("台湾居民来往大陆通行证（台胞证）")),
+# The forms' choice of document, from the registry: (API name, label).
+ID_TYPES: tuple[tuple[str, Msg], ...] = tuple(
+    (kind.value, Msg(kind.label)) for kind in DOCUMENT_KINDS
 )
-ID_TYPE_NAMES = dict(ID_TYPES)
 
 BOOKING_STATUS = {
     "pending": Msg("等待审核"),

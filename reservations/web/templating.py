@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reservations import clock, resources
+from reservations.privacy import documents
 from reservations.web import i18n
 from reservations.web.csrf import csrf_token_for
 from reservations.web.static import static_url
@@ -28,6 +29,8 @@ def environment() -> Environment:
         )
         env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
         env.globals["static_url"] = static_url
+        env.globals["document_kinds"] = documents.DOCUMENT_KINDS
+        env.globals["document_rules"] = documents.browser_rules()
         _environment = env
     return _environment
 

@@ -6,6 +6,7 @@ import re
 
 from babel.messages.pofile import read_po
 
+from reservations.privacy.documents import DOCUMENT_KINDS
 from reservations.web import i18n
 from tests.conftest import REPO
 
@@ -22,6 +23,7 @@ def console_messages() -> set[str]:
         text = path.read_text(encoding="utf-8")
         found |= set(re.findall(r"N_" + _QUOTED, text))
         found |= set(re.findall(r"translate" + _QUOTED, text))
+    found |= {kind.name for kind in DOCUMENT_KINDS}  # the console's names of documents
     return found
 
 

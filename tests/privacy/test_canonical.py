@@ -17,10 +17,11 @@ from reservations.privacy.documents import (
     InvalidPhone,
     canonical_document,
     canonical_phone,
+    mask_document,
     parse_document,
     resident_id_check_character,
 )
-from reservations.privacy.masking import mask_document, mask_phone
+from reservations.privacy.masking import mask_phone
 from reservations.protection import identities as rate_keys
 
 TODAY = date(2026, 3, 9)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
 
 from reservations.privacy.documents import (
+    DOCUMENT_KINDS,
     IdType,
     InvalidDocument,
     InvalidPhone,
+    browser_rules,
     canonical_phone,
+    kind_named,
+    kind_of,
     parse_document,
     resident_id_check_character,
 )
+from reservations.web import i18n
 
 TODAY = date(2026, 3, 9)
 
@@ -120,3 +126,79 @@ def test_mainland_mobiles_are_normalised(raw: str) -> None:
 def test_other_phone_numbers_are_refused(raw: str) -> None:
     with pytest.raises(InvalidPhone):
         canonical_phone(raw)
+
+
+def test_every_document_type_has_one_kind_in_the_registry() -> None:
+    assert [kind.id_type for kind in DOCUMENT_KINDS] == list(IdType)
+    for kind in DOCUMENT_KINDS:
+        assert kind_of(kind.value) is kind
+        assert kind.invalid["format"]
+    with pytest.raises(InvalidDocument) as refusal:
+        kind_of("military_id")
+    assert refusal.value.problem == "document_type"
+
+
+@pytest.mark.parametrize(
+    ("number", "problem"),
+    [("110105194912310021", "check_character"), ("990105199001010012", "address_code")],
+)
+def test_every_problem_of_a_number_has_its_own_words(number: str, problem: str) -> None:
+    with pytest.raises(InvalidDocument) as refusal:
+        parse_document("resident_id", number, TODAY)
+    resident = kind_of("resident_id")
+    assert refusal.value.problem == problem
+    assert resident.invalid[problem] != resident.invalid["format"]
+
+
+def test_patterns_use_only_what_a_browser_reads_alike() -> None:
+    # booking.js builds RegExps from these sources: no Python-only syntax (named groups,
+    # \A, \Z, \d, inline flags) may slip in.
+    for kind in DOCUMENT_KINDS:
+        assert re.fullmatch(r"\^[\[\]\(\)|{}?,0-9A-Z-]*\$", kind.pattern.pattern), kind.value
+    rules = browser_rules()
+    assert list(rules["kinds"]) == [kind.value for kind in DOCUMENT_KINDS]
+    assert rules["kinds"]["resident_id"] == {"pattern": r"^[0-9]{17}[0-9X]$", "gb11643": True}
+    assert rules["kinds"]["passport"]["gb11643"] is False
+    assert 41 in rules["address_codes"] and 99 not in rules["address_codes"]
+
+
+@pytest.mark.parametrize(
+    ("word", "id_type"),
+    [
+        ("passport", "passport"),
+        ("Passport", "passport"),
+        ("护照", "passport"),
+        ("回乡证", "hk_macau_permit"),
+        ("台胞证", "taiwan_permit"),
+        ("居住证", "resident_id"),
+        ("驾驶证", None),
+    ],
+)
+def test_team_leaders_name_kinds_in_their_own_words(word: str, id_type: str | None) -> None:
+    kind = kind_named(word)
+    assert (kind.value if kind else None) == id_type
+
+
+def test_the_documents_texts_have_their_english_in_one_catalog_of_their_own() -> None:
+    texts = {
+        text for kind in DOCUMENT_KINDS for text in (kind.label, kind.name, *kind.invalid.values())
+    }
+    catalogs = i18n.area_catalogs("en")
+    assert set(catalogs["documents"]) == texts
+    # No page's catalog says it otherwise: every area shows the documents' own English.
+    for area, catalog in catalogs.items():
+        if area != "documents":
+            assert not texts & set(catalog), area
+    with i18n.speaking("en", area="admin"):
+        assert i18n.gettext(kind_of("hk_macau_permit").name) == (
+            "Mainland Travel Permit for Hong Kong and Macao Residents"
+        )
+
+
+def test_every_api_name_fits_where_it_is_stored_and_posted() -> None:
+    from reservations.booking.models import Visitor
+
+    stored = Visitor.__table__.c.id_type.type.length  # type: ignore[attr-defined]
+    assert stored == 24  # as the team pages' form fields take it
+    for kind in DOCUMENT_KINDS:
+        assert len(kind.value) <= stored, kind.value

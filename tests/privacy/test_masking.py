@@ -1,6 +1,7 @@
 import pytest
 
-from reservations.privacy.masking import mask_document, mask_email, mask_name, mask_phone
+from reservations.privacy.documents import mask_document
+from reservations.privacy.masking import mask_email, mask_name, mask_phone
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from reservations.privacy.documents import DOCUMENT_KINDS
 from reservations.web import i18n
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,6 +28,7 @@ def msgids() -> set[str]:
     forms = (REPO / "reservations" / "teams" / "forms.py").read_text(encoding="utf-8")
     for match in FORM_PROBLEM.finditer(forms):
         found.add(match[1] or match[2])
+    found |= {kind.label for kind in DOCUMENT_KINDS}  # the form's choice of document
     return found
 
 

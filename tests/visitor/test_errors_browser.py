@@ -40,3 +40,31 @@ def test_every_problem_at_once_in_the_browser(browser: Any, live: LiveServer) ->
     assert re.search(r"/book/2026-03-10$", page.url)
     assert not problems, problems
     page.context.close()
+
+
+def test_each_document_is_checked_by_its_kind_as_typed(browser: Any, live: LiveServer) -> None:
+    """The script checks with the patterns and words of the server's registry of documents,
+    which the page hands it: none is copied into the script."""
+    page, problems = phone_page(browser, locale="en-US")
+    page.goto(f"{live.base_url}/book/{TOMORROW}")
+    row = page.get_by_role("group", name="Visitor 1")
+    kind = row.get_by_label("Document type")
+    number = row.get_by_label("Document number")
+    error = page.locator("#id_number-0-error")
+
+    kind.select_option("hk_macau_permit")
+    number.fill("X1234567")
+    number.blur()
+    assert "H or M followed by 8 (or 10) digits" in error.inner_text()
+    number.fill("h1234 5678")  # checked again as typed, in its canonical form
+    assert error.count() == 0
+    kind.select_option("taiwan_permit")  # another kind: the same number checked again
+    assert "8 (or 10) digits" in error.inner_text()
+    kind.select_option("passport")
+    assert error.count() == 0
+    kind.select_option("resident_id")
+    assert "18 characters" in error.inner_text()
+    number.fill(people.resident_id(ADULT_BORN))
+    assert error.count() == 0
+    assert not problems, problems
+    page.context.close()

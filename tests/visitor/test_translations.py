@@ -30,6 +30,8 @@ def source_messages() -> set[str]:
     env = environment()
     for template in (REPO / "templates" / "visitor").glob("*.html"):
         for _line, _function, message in env.extract_translations(template.read_text()):
+            if message is None:  # a text from a variable: the documents' (their own catalog)
+                continue
             found.add(message if isinstance(message, str) else message[0])
     for module in (REPO / "reservations" / "visitor").glob("*.py"):
         for node in ast.walk(ast.parse(module.read_text())):

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 import pytest
 from fastapi.testclient import TestClient
 
+from reservations.privacy.documents import DOCUMENT_KINDS
 from reservations.web.headers import CONTENT_SECURITY_POLICY
 from tests.conftest import LiveServer, admin_headers
 
@@ -121,3 +122,15 @@ def test_docs_and_redoc_render_every_operation_offline(browser: Any, live: LiveS
     assert not elsewhere, elsewhere
     assert problems == []
     context.close()
+
+
+def test_the_contract_names_the_documents_of_the_registry_in_its_order(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    contract = ["resident_id", "passport", "hk_macau_permit", "taiwan_permit"]  # API.md
+    assert [kind.value for kind in DOCUMENT_KINDS] == contract
+    for model in ("VisitorIn", "LeaderIn", "LookupRequest"):
+        assert schemas[model]["properties"]["id_type"] == {
+            "type": "string",
+            "enum": contract,
+            "title": "Id Type",
+        }, model

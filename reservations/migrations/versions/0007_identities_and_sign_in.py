@@ -99,7 +99,6 @@ def _vault() -> Any:
 def _canonical_visitors(connection: sa.Connection) -> None:
     from reservations.booking.identities import DOCUMENT, IDENTITY
     from reservations.privacy import documents
-    from reservations.privacy.masking import mask_document
     from reservations.privacy.vault import DecryptionError
 
     rows = connection.execute(
@@ -122,7 +121,7 @@ def _canonical_visitors(connection: sa.Connection) -> None:
         except documents.InvalidDocument:
             _update(connection, "visitor", row.id, id_masked="*" * min(len(stored), 32))
             continue
-        changes: dict[str, Any] = {"id_masked": mask_document(row.id_type, number)}
+        changes: dict[str, Any] = {"id_masked": documents.mask_document(row.id_type, number)}
         if number != stored:
             identity = vault.blind_index(documents.identity_key(row.id_type, number), IDENTITY)
             if identity == row.identity_hash or not _claimed(connection, identity, row.claim_date):

@@ -30,18 +30,25 @@
   }
 
   // --- identity documents and phone numbers: the server's rules ----------------------------
+  // Each kind of document's pattern, and which kinds are GB 11643 numbers (address code,
+  // birth date, check character), come from the server's registry of documents through
+  // the form's data-documents attribute.
+  var DOCUMENTS = JSON.parse(form.getAttribute("data-documents") || "{}");
+  var KINDS = DOCUMENTS.kinds || {};
+  var PROVINCES = DOCUMENTS.address_codes || [];
+  var PATTERNS = {};
+  Object.keys(KINDS).forEach(function (type) {
+    PATTERNS[type] = new RegExp(KINDS[type].pattern);
+  });
   var WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
   var CHECK = "10X98765432";
-  var PROVINCES = [11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45,
-    46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83];
-  var PATTERNS = {
-    passport: /^(E(\d{8}|[A-HJ-NP-Z]\d{7})|[A-Z0-9]{5,17})$/,
-    hk_macau_permit: /^[HM]\d{8}(\d{2})?$/,
-    taiwan_permit: /^\d{8}(\d{2})?$/
-  };
 
   function clean(value) {
     return value.replace(/[\s-]/g, "").toUpperCase();
+  }
+
+  function isGb11643(type) {
+    return !!(KINDS[type] && KINDS[type].gb11643);
   }
 
   function birthDate(number) {
@@ -52,10 +59,8 @@
     return [year, month, day];
   }
 
-  // "" when the number is a resident ID, else what is wrong with it (the server's words for
-  // each: format, address_code, birth_date, check_character).
-  function residentIdProblem(number) {
-    if (!/^\d{17}[\dX]$/.test(number)) return "format";
+  // What is wrong with a GB 11643 number that fits its pattern, "" when nothing.
+  function gb11643Problem(number) {
     if (PROVINCES.indexOf(+number.slice(0, 2)) < 0) return "address_code";
     var born = birthDate(number);
     if (!born || born[0] < 1900 || number.slice(6, 14) > visitDate.replace(/-/g, "")) {
@@ -66,14 +71,17 @@
     return CHECK.charAt(total % 11) === number.charAt(17) ? "" : "check_character";
   }
 
-  function residentIdOk(number) {
-    return residentIdProblem(number) === "";
+  // "" when the number fits its kind, else what is wrong with it (the server's words for
+  // each: format, address_code, birth_date, check_character).
+  function documentProblem(type, number) {
+    var pattern = PATTERNS[type];
+    if (!pattern) return "";
+    if (!pattern.test(number)) return "format";
+    return isGb11643(type) ? gb11643Problem(number) : "";
   }
 
   function documentOk(type, number) {
-    if (type === "resident_id") return residentIdOk(number);
-    var pattern = PATTERNS[type];
-    return pattern ? pattern.test(number) : true;
+    return documentProblem(type, number) === "";
   }
 
   function phoneOk(value) {
@@ -88,7 +96,7 @@
   function ageOf(type, raw) {
     var number = clean(raw);
     if (!number || !documentOk(type, number)) return undefined;
-    if (type !== "resident_id" || !visitDate) return null;
+    if (!isGb11643(type) || !visitDate) return null;
     var born = birthDate(number);
     var visit = visitDate.split("-").map(Number);
     var age = visit[0] - born[0];
@@ -158,11 +166,8 @@
     var type = row.querySelector("[data-id-type]").value;
     var number = clean(input.value);
     if (!number) return msg("number");
-    if (type === "resident_id") {
-      var problem = residentIdProblem(number);
-      return problem ? msg("resident_id-" + problem) || msg(type) : "";
-    }
-    return documentOk(type, number) ? "" : msg(type);
+    var problem = documentProblem(type, number);
+    return problem ? msg(type + "-" + problem) || msg(type) : "";
   }
 
   function phoneProblem(input) {
