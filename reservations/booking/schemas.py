@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from reservations.languages import LanguageCode
+
 IdTypeName = Literal["resident_id", "passport", "hk_macau_permit", "taiwan_permit"]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 DocumentNumber = Annotated[
@@ -40,7 +42,7 @@ class BookingRequest(_Request):
     consent: bool
     visitors: Annotated[list[VisitorIn], Field(min_length=1, max_length=50)]
     email: Email | None = None
-    language: Literal["zh", "en"] | None = None
+    language: LanguageCode | None = None
     # The pages ask for these separately (PIPL Art. 29 and 31); API clients that send
     # only ``consent: true`` give both through it.
     sensitive_consent: bool | None = None

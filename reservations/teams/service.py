@@ -18,7 +18,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from reservations import clock
+from reservations import clock, languages
 from reservations.audit import service as audit
 from reservations.booking import identities, placement
 from reservations.booking import service as booking_service
@@ -109,7 +109,7 @@ def expire(session: Session, booking: Booking, now: datetime) -> None:
 def create(
     session: Session,
     request: TeamBookingRequest,
-    language: str = "zh",
+    language: str = languages.DEFAULT,
     once: placement.Once | None = None,
 ) -> placement.Placed:
     """Take the team's places and record the request: pending, or confirmed with its ticket.

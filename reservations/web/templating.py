@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from reservations import clock, resources
+from reservations import clock, languages, resources
 from reservations.web import i18n
 from reservations.web.csrf import csrf_token_for
 from reservations.web.static import static_url
@@ -28,6 +28,7 @@ def environment() -> Environment:
         )
         env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
         env.globals["static_url"] = static_url
+        env.globals["languages"] = languages.LANGUAGES
         _environment = env
     return _environment
 
@@ -49,6 +50,7 @@ def render_page(
         values = {
             "request": request,
             "lang": language,
+            "language": languages.language(language),
             "csrf_token": csrf.value,
             "now": clock.now(),
             **(context or {}),
@@ -57,5 +59,5 @@ def render_page(
     response = HTMLResponse(html, status_code=status_code, headers=headers)
     csrf.attach(response)
     response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("Content-Language", "en" if language == "en" else "zh-CN")
+    response.headers.setdefault("Content-Language", languages.language(language).tag)
     return response
