@@ -227,22 +227,19 @@ def install_error_handlers(app: FastAPI) -> None:
 class MethodNotAllowed(DomainError):
     code = "method_not_allowed"
     status = 405
-    message_zh = "不支持该请求方法。"
-    message_en = "This method is not allowed here."
+    msgid = "不支持该请求方法。"
 
 
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
     status = 413
-    message_zh = "请求内容过大。"
-    message_en = "The request body is too large."
+    msgid = "请求内容过大。"
 
 
 class InternalError(DomainError):
     code = "internal_error"
     status = 500
-    message_zh = "服务器暂时无法处理请求，请稍后再试。"
-    message_en = "The server could not process the request; please try again."
+    msgid = "服务器暂时无法处理请求，请稍后再试。"
 
 
 _HTTP_STATUS_ERRORS: dict[int, type[DomainError]] = {

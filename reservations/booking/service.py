@@ -84,7 +84,7 @@ def checked_party(request: BookingRequest) -> Party:
         if not any(person.is_adult_on(request.day) for person in people):
             raise MinorWithoutGuardian()
         if request.guardian_consent is False:
-            raise ConsentRequired({"consent": "guardian"})
+            raise ConsentRequired({"consent": "guardian"}, field="guardian_consent")
     party = Party(people, phone)
     hashes = party.identity_hashes
     if len(set(hashes)) != len(hashes):

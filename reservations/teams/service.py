@@ -134,7 +134,7 @@ def create(
         _check_member_list(rules, request.size, len(members))
         has_minor = any(member.is_minor_on(request.day) for member in members)
         if has_minor and request.guardian_consent is False:
-            raise ConsentRequired({"consent": "guardian"})
+            raise ConsentRequired({"consent": "guardian"}, field="guardian_consent")
         hashes = [leader.identity_hash, *(member.identity_hash for member in members)]
         if len(set(hashes)) != len(hashes):
             raise DuplicateVisitor({"within_request": True})

@@ -44,6 +44,10 @@ def speaking(language: str, area: str | None = None) -> Iterator[None]:
         current_language.reset(language_token)
 
 
+# The catalog of domain errors' messages (``reservations.errors``): looked up for them
+# alone, never merged with the pages' words, where the same Chinese may read differently.
+ERRORS = "errors"
+
 _lock = threading.Lock()
 _catalogs: dict[str, dict[str, str]] | None = None
 _by_area: dict[str, dict[str, dict[str, str]]] | None = None
@@ -88,7 +92,8 @@ def _load() -> _Loaded:
                     continue
                 if isinstance(message.id, str):
                     own[message.id] = str(message.string)
-                    merged.setdefault(message.id, str(message.string))
+                    if path.stem != ERRORS:
+                        merged.setdefault(message.id, str(message.string))
                 elif all(message.string):
                     # Keyed by the singular, as ngettext looks it up.
                     own_counted[message.id[0]] = Plural(tuple(message.string), rule)
@@ -124,6 +129,13 @@ def gettext(message: str, **variables: object) -> str:
         own = area_catalogs(language).get(current_area.get(), {})
         translated = own.get(message) or catalogs().get(language, {}).get(message, message)
     return translated % variables if variables else translated
+
+
+def translate(message: str, language: str, area: str | None = None) -> str:
+    """``message`` in ``language``, preferring ``area``'s catalog, whatever language the
+    current block speaks."""
+    with speaking(language, area):
+        return gettext(message)
 
 
 def ngettext(singular: str, plural: str, count: int, **variables: object) -> str:
