@@ -130,7 +130,7 @@ def language_of(request: Request) -> str:
     """The page's remembered choice first (``languages.CODES``), then Accept-Language."""
     chosen = request.cookies.get("lang")
     if languages.is_known(chosen):
-        return str(chosen)
+        return chosen
     return languages.negotiate(request.headers.get("accept-language", ""))
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeGuard
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ else:
     LanguageCode = Literal[CODES]
 
 
-def is_known(code: object) -> bool:
+def is_known(code: object) -> TypeGuard[str]:
     return isinstance(code, str) and code in _BY_CODE
 
 
