@@ -1,7 +1,9 @@
 """Domain errors: one stable ``code`` each, mapped to HTTP in one place (``reservations.http``).
 
-Services raise these and never import FastAPI. Messages exist in Chinese and English; a
-message never carries personal data, only the code's meaning and harmless details.
+Services raise these and never import FastAPI. Each error's message is written in the
+source language (Chinese) as its ``msgid``, the key of its translations in the ``errors``
+catalogs (``templates/locale/<language>/errors.po``), as pages' words are. A message never
+carries personal data, only the code's meaning.
 """
 
 from __future__ import annotations
@@ -9,60 +11,64 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
+from reservations.web import i18n
+
 
 class DomainError(Exception):
     code: ClassVar[str] = "error"
     status: ClassVar[int] = 400
-    message_zh: ClassVar[str] = "请求无法处理。"
-    message_en: ClassVar[str] = "The request cannot be processed."
+    msgid: ClassVar[str] = "请求无法处理。"
     # Most errors undo the request's changes. A few are themselves a change to keep,
     # such as counting a wrong password towards the lockout.
     keeps_changes: ClassVar[bool] = False
+    # The request field the error is about, where there is one (``visitors``,
+    # ``visitors.2.id_number``): a form can put the message beside it.
+    field: str | None = None
 
-    def __init__(self, details: dict[str, Any] | None = None, *, hint: str | None = None) -> None:
+    def __init__(self, details: dict[str, Any] | None = None, *, field: str | None = None) -> None:
         self.details: dict[str, Any] = details or {}
-        # A short, non-personal sentence that sharpens the generic message.
-        self.hint = hint
+        if field is not None:
+            self.field = field
         super().__init__(self.code)
 
+    def message_id(self) -> str:
+        """The ``msgid`` of this error's message: the class's own unless the details call
+        for a sharper one."""
+        return self.msgid
+
     def message(self, language: str) -> str:
-        base = self.message_en if language == "en" else self.message_zh
-        return f"{base} {self.hint}" if self.hint else base
+        """The message in ``language`` (a code of ``reservations.languages``)."""
+        return i18n.translate(self.message_id(), language, area=i18n.ERRORS)
 
 
 class ValidationFailed(DomainError):
     code = "validation_error"
     status = 422
-    message_zh = "提交的内容有误，请检查后重试。"
-    message_en = "Some fields are missing or invalid."
+    msgid = "提交的内容有误，请检查后重试。"
 
 
 class NotFound(DomainError):
     code = "not_found"
     status = 404
-    message_zh = "未找到。"
-    message_en = "Not found."
+    msgid = "未找到。"
 
 
 class Unauthorized(DomainError):
     code = "unauthorized"
     status = 401
-    message_zh = "请先登录。"
-    message_en = "Authentication required."
+    msgid = "请先登录。"
 
 
 class Forbidden(DomainError):
     code = "forbidden"
     status = 403
-    message_zh = "没有权限执行此操作。"
-    message_en = "You are not allowed to do this."
+    msgid = "没有权限执行此操作。"
 
 
 class RateLimited(DomainError):
     code = "rate_limited"
     status = 429
-    message_zh = "请求过于频繁，请稍后再试。"
-    message_en = "Too many requests; please try again later."
+    msgid = "请求过于频繁，请稍后再试。"
 
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__({"retry_after": retry_after_seconds})
@@ -72,15 +78,13 @@ class RateLimited(DomainError):
 class ChallengeRequired(DomainError):
     code = "challenge_required"
     status = 428
-    message_zh = "请先完成人机验证。"
-    message_en = "Solve the challenge first."
+    msgid = "请先完成人机验证。"
 
 
 class ServiceBusy(DomainError):
     code = "service_busy"
     status = 503
-    message_zh = "系统繁忙，请稍后重试。"
-    message_en = "The service is busy; please try again in a moment."
+    msgid = "系统繁忙，请稍后重试。"
 
     def __init__(self, retry_after_seconds: int = 2) -> None:
         super().__init__({"retry_after": retry_after_seconds})
@@ -89,8 +93,7 @@ class ServiceBusy(DomainError):
 class Conflict(DomainError):
     code = "conflict"
     status = 409
-    message_zh = "请求与当前状态冲突。"
-    message_en = "The request conflicts with the current state."
+    msgid = "请求与当前状态冲突。"
 
 
 def validation_details(
@@ -134,4 +137,4 @@ def validation_details(
 
 def field_error(field: str, problem: str) -> ValidationFailed:
     """A validation error about one named field (never echoing its value)."""
-    return ValidationFailed({"fields": [{"field": field, "problem": problem}]})
+    return ValidationFailed({"fields": [{"field": field, "problem": problem}]}, field=field)

@@ -23,7 +23,7 @@ from sqlalchemy.exc import TimeoutError as SATimeoutError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from reservations import db
+from reservations import db, languages
 from reservations.db import database_unavailable
 from reservations.errors import (
     DomainError,
@@ -127,25 +127,11 @@ async def request_language(request: Request) -> str:
 
 
 def language_of(request: Request) -> str:
-    """``en`` or ``zh``: the page's remembered choice first, then Accept-Language."""
+    """The page's remembered choice first (``languages.CODES``), then Accept-Language."""
     chosen = request.cookies.get("lang")
-    if chosen in ("zh", "en"):
+    if languages.is_known(chosen):
         return chosen
-    header = request.headers.get("accept-language", "")
-    best_language, best_quality = "zh", -1.0
-    for part in header.split(","):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        tag = tag.strip().lower()
-        language = "en" if tag.startswith("en") else "zh" if tag.startswith("zh") else None
-        if language and quality > best_quality:
-            best_language, best_quality = language, quality
-    return best_language
+    return languages.negotiate(request.headers.get("accept-language", ""))
 
 
 Language = Annotated[str, Depends(request_language)]
@@ -241,22 +227,19 @@ def install_error_handlers(app: FastAPI) -> None:
 class MethodNotAllowed(DomainError):
     code = "method_not_allowed"
     status = 405
-    message_zh = "不支持该请求方法。"
-    message_en = "This method is not allowed here."
+    msgid = "不支持该请求方法。"
 
 
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
     status = 413
-    message_zh = "请求内容过大。"
-    message_en = "The request body is too large."
+    msgid = "请求内容过大。"
 
 
 class InternalError(DomainError):
     code = "internal_error"
     status = 500
-    message_zh = "服务器暂时无法处理请求，请稍后再试。"
-    message_en = "The server could not process the request; please try again."
+    msgid = "服务器暂时无法处理请求，请稍后再试。"
 
 
 _HTTP_STATUS_ERRORS: dict[int, type[DomainError]] = {

@@ -16,8 +16,7 @@ from reservations.http import undo_refused
 class _Refused(DomainError):
     code = "refused_for_test"
     status = 409
-    message_zh = "拒绝"
-    message_en = "Refused"
+    msgid = "拒绝"
 
 
 class _RefusedKeepingChanges(_Refused):

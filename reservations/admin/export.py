@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from reservations import clock
+from reservations import clock, languages
 from reservations.admin import labels
 from reservations.audit import service as audit
 from reservations.booking.models import Booking, Visitor
@@ -51,7 +51,9 @@ def filename(day: date) -> str:
     return f"bookings-{day.isoformat()}.csv"
 
 
-def bookings_csv(session: Session, day: date, language: str = "zh") -> tuple[bytes, int]:
+def bookings_csv(
+    session: Session, day: date, language: str = languages.DEFAULT
+) -> tuple[bytes, int]:
     """The CSV document and how many bookings it lists."""
     bookings = list(
         session.exec(
@@ -108,7 +110,7 @@ def bookings_csv(session: Session, day: date, language: str = "zh") -> tuple[byt
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8"), len(bookings)
 
 
-def export_day(session: Session, day: date, actor: str, language: str = "zh") -> bytes:
+def export_day(session: Session, day: date, actor: str, language: str = languages.DEFAULT) -> bytes:
     """The day's CSV, once the export is on the audit trail (which day, how many bookings)."""
     body, count = bookings_csv(session, day, language)
     audit.record_on_its_own(

@@ -76,7 +76,7 @@ def document(
     try:
         return documents.parse_document(id_type, number, today)
     except documents.InvalidDocument as exc:
-        raise InvalidIdNumber({"field": field, "problem": exc.problem}) from None
+        raise InvalidIdNumber(field, exc.problem) from None
 
 
 def person(visitor: VisitorIn, today: date, field: str = "visitors") -> Person:
@@ -92,7 +92,7 @@ def phone(raw: str, field: str = "phone") -> str:
     try:
         return documents.canonical_phone(raw)
     except documents.InvalidPhone:
-        raise InvalidPhone({"field": field}) from None
+        raise InvalidPhone(field) from None
 
 
 def phone_columns(normalized: str) -> dict[str, Any]:

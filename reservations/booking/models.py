@@ -4,6 +4,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from reservations import languages
 from reservations.dbtypes import UTCDateTime
 
 # Booking.status values
@@ -38,7 +39,7 @@ class Booking(SQLModel, table=True):
     status: str = Field(max_length=16)
     party_size: int
     manage_token_hash: str = Field(max_length=64)
-    language: str = Field(default="zh", max_length=8)
+    language: str = Field(default=languages.DEFAULT, max_length=8)
     organization: str | None = Field(default=None, max_length=200)
 
     # Personal data: encrypted, matched through a keyed hash, shown masked.

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from reservations.languages import LanguageCode
 from reservations.privacy.documents import DOCUMENT_KINDS
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class BookingRequest(_Request):
     consent: bool
     visitors: Annotated[list[VisitorIn], Field(min_length=1, max_length=50)]
     email: Email | None = None
-    language: Literal["zh", "en"] | None = None
+    language: LanguageCode | None = None
     # The pages ask for these separately (PIPL Art. 29 and 31); API clients that send
     # only ``consent: true`` give both through it.
     sensitive_consent: bool | None = None

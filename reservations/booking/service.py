@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from reservations import clock, db
+from reservations import clock, db, languages
 from reservations.booking import capacity, identities, placement
 from reservations.booking.errors import (
     CannotCancel,
@@ -84,7 +84,7 @@ def checked_party(request: BookingRequest) -> Party:
         if not any(person.is_adult_on(request.day) for person in people):
             raise MinorWithoutGuardian()
         if request.guardian_consent is False:
-            raise ConsentRequired({"consent": "guardian"})
+            raise ConsentRequired({"consent": "guardian"}, field="guardian_consent")
     party = Party(people, phone)
     hashes = party.identity_hashes
     if len(set(hashes)) != len(hashes):
@@ -95,7 +95,7 @@ def checked_party(request: BookingRequest) -> Party:
 def create(
     session: Session,
     request: BookingRequest,
-    language: str = "zh",
+    language: str = languages.DEFAULT,
     once: placement.Once | None = None,
 ) -> placement.Placed:
     """Book the visitors of ``request``, or raise why not."""

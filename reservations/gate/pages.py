@@ -20,7 +20,7 @@ from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import AwareDatetime, BaseModel, TypeAdapter, ValidationError
 
-from reservations import resources
+from reservations import languages, resources
 from reservations.errors import DomainError, ValidationFailed
 from reservations.gate import offline, service
 from reservations.gate.answers import scan_answer
@@ -125,7 +125,7 @@ Lang = Annotated[str | None, Query(max_length=5)]
 @router.get(f"{PAGE}/manifest.webmanifest")
 def manifest(lang: Lang = None) -> Response:
     # Browsers fetch manifests without cookies: the page says its language in the link.
-    language = "en" if lang == "en" else "zh"
+    language = languages.known(lang)
     with i18n.speaking(language, area="gate"):
         name = i18n.gettext("郑州网络安全科技馆 · 扫码核验")
         short_name = i18n.gettext("扫码核验")
@@ -134,7 +134,7 @@ def manifest(lang: Lang = None) -> Response:
         "name": name,
         "short_name": short_name,
         "description": description,
-        "lang": "en" if language == "en" else "zh-CN",
+        "lang": languages.language(language).tag,
         "id": PAGE,
         "start_url": PAGE,
         "scope": PAGE,

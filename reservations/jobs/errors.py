@@ -2,8 +2,7 @@ from reservations.errors import DomainError, NotFound
 
 
 class UnknownJob(NotFound):
-    message_zh = "没有这个定时任务。"
-    message_en = "There is no such job."
+    msgid = "没有这个定时任务。"
 
 
 class JobFailed(DomainError):
@@ -11,7 +10,6 @@ class JobFailed(DomainError):
 
     code = "job_failed"
     status = 503
-    message_zh = "任务运行失败，详情见定时任务记录。"
-    message_en = "The job failed; see its run in the job history."
+    msgid = "任务运行失败，详情见定时任务记录。"
     # The run and its audit entry are kept.
     keeps_changes = True

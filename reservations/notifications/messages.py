@@ -11,9 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reservations import languages
 from reservations.web.templating import environment
-
-LANGUAGES = ("zh", "en")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +27,7 @@ class Message:
 
     @property
     def lang(self) -> str:
-        return self.language if self.language in LANGUAGES else "zh"
+        return languages.known(self.language)
 
 
 @dataclass(frozen=True, slots=True)

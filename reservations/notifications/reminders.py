@@ -20,7 +20,7 @@ import sqlmodel
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from reservations import clock, db
+from reservations import clock, db, languages
 from reservations.booking import identities
 from reservations.booking.models import CONFIRMED, TEAM, Booking, Visitor
 from reservations.booking.presentation import cancellable_until
@@ -31,6 +31,7 @@ from reservations.notifications.service import Recipient, open_notifier
 from reservations.privacy.vault import DecryptionError, get_vault
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
+from reservations.web import i18n
 
 NAME = "send-reminders"
 TEMPLATE = "reminder"
@@ -41,39 +42,10 @@ log = logging.getLogger("reservations.notifications")
 _BOOKING: Any = Booking.__table__  # type: ignore[attr-defined]
 _VISITOR: Any = Visitor.__table__  # type: ignore[attr-defined]
 
-_WEEKDAYS_ZH = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
-_WEEKDAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-
-def long_date(day: date, language: str) -> str:
-    if language == "en":
-        return f"{_WEEKDAYS_EN[day.weekday()]} {day.day} {_MONTHS_EN[day.month - 1]} {day.year}"
-    return f"{day.year}年{day.month}月{day.day}日（{_WEEKDAYS_ZH[day.weekday()]}）"
-
-
-def short_date(day: date, language: str) -> str:
-    if language == "en":
-        return f"{day.day} {_MONTHS_EN[day.month - 1][:3]}"
-    return f"{day.month}月{day.day}日"
-
 
 def _when(instant: datetime, language: str) -> str:
     local = instant.astimezone(clock.zone())
-    return f"{short_date(local.date(), language)} {local:%H:%M}"
+    return f"{i18n.format_day(local.date(), 'day', language)} {local:%H:%M}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,13 +161,13 @@ def _prepare(session: Session, booking_ids: list[int], rules: Rules) -> list[Rem
 
 
 def reminder_message(booking: Booking, names: list[str], rules: Rules) -> Message:
-    language = booking.language if booking.language in ("zh", "en") else "zh"
+    language = languages.known(booking.language)
     entry_from, entry_until = entry_window(rules, booking.day, booking.slot_start, booking.slot_end)
     deadline = cancellable_until(booking, rules)
     values: dict[str, Any] = {
         "reference": booking.reference,
-        "date": long_date(booking.day, language),
-        "date_short": short_date(booking.day, language),
+        "date": i18n.format_day(booking.day, "letter", language),
+        "date_short": i18n.format_day(booking.day, "day", language),
         "slot": f"{booking.slot_start}-{booking.slot_end}",
         "entry_from": f"{entry_from:%H:%M}",
         "entry_until": f"{entry_until:%H:%M}",

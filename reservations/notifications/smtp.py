@@ -8,7 +8,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
-from reservations import clock
+from reservations import clock, languages
 from reservations.notifications.errors import REFUSED, UNAVAILABLE, DeliveryFailed
 from reservations.notifications.messages import Message, render
 from reservations.settings import Settings
@@ -65,7 +65,7 @@ class SmtpMailer:
         # Tells mail servers and clients not to answer it automatically (RFC 3834).
         mail["Auto-Submitted"] = "auto-generated"
         mail.set_content(rendered.body, charset="utf-8")
-        mail["Content-Language"] = "en" if language == "en" else "zh-CN"
+        mail["Content-Language"] = languages.language(language).tag
         return mail
 
     def send(self, address: str, message: Message) -> None:

@@ -25,8 +25,7 @@ REDIS_TIMEOUT_SECONDS = 1.0
 class NotReady(DomainError):
     code = "not_ready"
     status = 503
-    message_zh = "服务暂不可用：依赖的组件无法访问。"
-    message_en = "The service is not ready: a component it depends on cannot be reached."
+    msgid = "服务暂不可用：依赖的组件无法访问。"
 
     def __init__(self, checks: dict[str, str]) -> None:
         super().__init__({"checks": checks, "retry_after": 5})

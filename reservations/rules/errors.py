@@ -2,8 +2,7 @@ from reservations.errors import DomainError, ValidationFailed
 
 
 class InvalidRules(ValidationFailed):
-    message_zh = "规则无效，未作任何修改。"
-    message_en = "The rules are invalid; nothing was changed."
+    msgid = "规则无效，未作任何修改。"
 
 
 class RulesChanged(DomainError):
@@ -11,8 +10,7 @@ class RulesChanged(DomainError):
 
     code = "rules_changed"
     status = 412
-    message_zh = "规则已被他人修改，请查看最新规则后重试。"
-    message_en = "The rules were changed meanwhile; review the current rules and try again."
+    msgid = "规则已被他人修改，请查看最新规则后重试。"
 
 
 class BookingWindow(DomainError):
@@ -20,8 +18,7 @@ class BookingWindow(DomainError):
 
     code = "booking_window"
     status = 409
-    message_zh = "该日期当前不可预约。"
-    message_en = "This day cannot be booked now."
+    msgid = "该日期当前不可预约。"
 
     def __init__(self, reason: str) -> None:
         super().__init__({"reason": reason})

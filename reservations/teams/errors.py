@@ -6,23 +6,22 @@ class TeamSizeOutOfRange(DomainError):
 
     code = "team_size_out_of_range"
     status = 422
-    message_zh = "团队人数不在可预约范围内。"
-    message_en = "The team size is outside the range the museum accepts."
+    msgid = "团队人数不在可预约范围内。"
+    field = "size"
 
 
 class LeaderNotAdult(DomainError):
     code = "leader_not_adult"
     status = 422
-    message_zh = "领队须年满18周岁。"
-    message_en = "The team leader must be an adult (18 or older)."
+    msgid = "领队须年满18周岁。"
+    field = "leader.id_number"
 
 
 class NotPending(Conflict):
     """Only a pending request can be approved or rejected; ``details.status`` says what it is."""
 
     code = "not_pending"
-    message_zh = "该团队预约不在待审核状态。"
-    message_en = "This team booking is not waiting for review."
+    msgid = "该团队预约不在待审核状态。"
 
 
 class ReviewExpired(NotPending):
@@ -32,5 +31,4 @@ class ReviewExpired(NotPending):
     """
 
     keeps_changes = True
-    message_zh = "审核期限已过，该团队预约已失效，名额已释放。"
-    message_en = "The review deadline has passed; the request has expired and its places returned."
+    msgid = "审核期限已过，该团队预约已失效，名额已释放。"

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
-from reservations import clock
+from reservations import clock, languages
 from reservations.booking import placement
 from reservations.booking import service as booking_service
 from reservations.booking.models import PENDING, TEAM
@@ -47,7 +47,7 @@ Checkbox = Annotated[str, Form(max_length=10)]
 
 def day_label(day: date, language: str, with_year: bool = False) -> str:
     """``3月10日周二`` or ``Tue, Mar 10``."""
-    locale = "en" if language == "en" else "zh_Hans_CN"
+    locale = languages.language(language).locale
     return str(format_skeleton("yMMMEd" if with_year else "MMMEd", day, locale=locale))
 
 

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from reservations.booking.schemas import BookingOut, Email, MaskedPerson, Phone, VisitorIn
+from reservations.languages import LanguageCode
 
 Organization = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
@@ -45,7 +46,7 @@ class TeamBookingRequest(BaseModel):
         default_factory=list
     )
     email: Email | None = None
-    language: Literal["zh", "en"] | None = None
+    language: LanguageCode | None = None
     # The page asks for these separately (PIPL Art. 29 and 31); API clients that send only
     # ``consent: true`` give both through it.
     sensitive_consent: bool | None = None

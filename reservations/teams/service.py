@@ -18,7 +18,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from reservations import clock
+from reservations import clock, languages
 from reservations.audit import service as audit
 from reservations.booking import identities, placement
 from reservations.booking import service as booking_service
@@ -109,7 +109,7 @@ def expire(session: Session, booking: Booking, now: datetime) -> None:
 def create(
     session: Session,
     request: TeamBookingRequest,
-    language: str = "zh",
+    language: str = languages.DEFAULT,
     once: placement.Once | None = None,
 ) -> placement.Placed:
     """Take the team's places and record the request: pending, or confirmed with its ticket.
@@ -134,7 +134,7 @@ def create(
         _check_member_list(rules, request.size, len(members))
         has_minor = any(member.is_minor_on(request.day) for member in members)
         if has_minor and request.guardian_consent is False:
-            raise ConsentRequired({"consent": "guardian"})
+            raise ConsentRequired({"consent": "guardian"}, field="guardian_consent")
         hashes = [leader.identity_hash, *(member.identity_hash for member in members)]
         if len(set(hashes)) != len(hashes):
             raise DuplicateVisitor({"within_request": True})

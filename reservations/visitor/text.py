@@ -4,16 +4,12 @@ page's language is known only while a template renders."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar
 
-from babel.dates import format_date
 from markupsafe import Markup, escape
 
 from reservations.errors import DomainError
 from reservations.privacy.documents import DOCUMENT_KINDS
 from reservations.web import i18n
-
-_BABEL_LOCALES = {"zh": "zh_CN", "en": "en"}
 
 
 class Msg:
@@ -66,38 +62,23 @@ class ListText:
         self.items = items
 
     def __str__(self) -> str:
-        separator = ", " if i18n.current_language.get() == "en" else "、"
-        return separator.join(str(item) for item in self.items)
+        return i18n.list_separator().join(str(item) for item in self.items)
 
     def __html__(self) -> Markup:
         return escape(str(self))
 
 
 class DateText:
-    """A date as the reader's language writes it."""
+    """A date as the reader's language writes it, in a style of ``i18n.format_day``."""
 
     __slots__ = ("day", "style")
-
-    PATTERNS: ClassVar[dict[tuple[str, str], str]] = {
-        ("long", "zh"): "y年M月d日 EEEE",
-        ("long", "en"): "EEEE, d MMMM y",
-        ("short", "zh"): "M月d日 EEE",
-        ("short", "en"): "EEE d MMM",
-        ("day", "zh"): "M月d日",
-        ("day", "en"): "d MMM",
-        ("weekday", "zh"): "EEE",
-        ("weekday", "en"): "EEE",
-    }
 
     def __init__(self, day: date, style: str = "short") -> None:
         self.day = day
         self.style = style
 
     def __str__(self) -> str:
-        language = i18n.current_language.get()
-        language = language if language in _BABEL_LOCALES else "zh"
-        pattern = self.PATTERNS[(self.style, language)]
-        return str(format_date(self.day, pattern, locale=_BABEL_LOCALES[language]))
+        return i18n.format_day(self.day, self.style)
 
     def __html__(self) -> Markup:
         return escape(str(self))

@@ -6,8 +6,7 @@ class PlacesAvailable(DomainError):
 
     code = "places_available"
     status = 409
-    message_zh = "该日期（时段）目前仍有名额，请直接预约。"
-    message_en = "There are places left for this day (or time slot): book them directly."
+    msgid = "该日期（时段）目前仍有名额，请直接预约。"
 
 
 class NoOffer(DomainError):
@@ -15,10 +14,7 @@ class NoOffer(DomainError):
 
     code = "no_offer"
     status = 409
-    message_zh = "目前没有可确认的名额：通知可能已过期，或已确认、已退出。"
-    message_en = (
-        "There is no place to confirm: the offer may have run out, or was used or given up."
-    )
+    msgid = "目前没有可确认的名额：通知可能已过期，或已确认、已退出。"
 
 
 class NotWaiting(DomainError):
@@ -26,8 +22,7 @@ class NotWaiting(DomainError):
 
     code = "not_waiting"
     status = 409
-    message_zh = "该候补已结束，无需退出。"
-    message_en = "This waiting list entry has already ended."
+    msgid = "该候补已结束，无需退出。"
 
 
 class WaitingListClosed(DomainError):
@@ -35,5 +30,4 @@ class WaitingListClosed(DomainError):
 
     code = "waiting_list_closed"
     status = 409
-    message_zh = "候补名单暂未开放。"
-    message_en = "The waiting list is not open."
+    msgid = "候补名单暂未开放。"

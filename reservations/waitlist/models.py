@@ -10,6 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
 
+from reservations import languages
 from reservations.dbtypes import UTCDateTime
 
 # WaitingEntry.status
@@ -38,7 +39,7 @@ class WaitingEntry(SQLModel, table=True):
     slot_id: str | None = Field(default=None, max_length=16)
     party_size: int
     status: str = Field(max_length=16)
-    language: str = Field(default="zh", max_length=8)
+    language: str = Field(default=languages.DEFAULT, max_length=8)
 
     # Personal data: encrypted, matched through a keyed hash, shown masked.
     phone_enc: str | None = None

@@ -35,19 +35,19 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from reservations import clock, db
+from reservations import clock, db, languages
 from reservations.booking import capacity, identities
 from reservations.booking.errors import SoldOut
 from reservations.booking.models import INDIVIDUAL, WHOLE_DAY
 from reservations.notifications.errors import DeliveryFailed
 from reservations.notifications.messages import Message
-from reservations.notifications.reminders import long_date, short_date
 from reservations.notifications.service import Recipient, open_notifier
 from reservations.privacy.vault import DecryptionError, get_vault
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules, Slot, minutes_of
 from reservations.waitlist import retention, store
 from reservations.waitlist.models import EXPIRED, OFFERED, WAITING
+from reservations.web import i18n
 
 log = logging.getLogger("reservations.waitlist")
 
@@ -270,18 +270,18 @@ def _moment(instant: datetime, language: str, today: date) -> str:
     local = instant.astimezone(clock.zone())
     if local.date() == today:
         return f"{local:%H:%M}"
-    return f"{short_date(local.date(), language)} {local:%H:%M}"
+    return f"{i18n.format_day(local.date(), 'day', language)} {local:%H:%M}"
 
 
 def offer_message(entry: Any, token: str | None, now: datetime) -> Message:
-    language = entry.language if entry.language in ("zh", "en") else "zh"
+    language = languages.known(entry.language)
     link = ""
     if token and entry.link_base:
         link = f"{entry.link_base}/waitlist/entry/{entry.reference}/{token}"
     values: dict[str, Any] = {
         "reference": entry.reference,
-        "date": long_date(entry.day, language),
-        "date_short": short_date(entry.day, language),
+        "date": i18n.format_day(entry.day, "letter", language),
+        "date_short": i18n.format_day(entry.day, "day", language),
         "slot": f"{entry.offer_slot_start}-{entry.offer_slot_end}",
         "party_size": entry.party_size,
         "expires": _moment(entry.offer_expires_at, language, now.date()),

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from reservations import clock, db
+from reservations import clock, db, languages
 from reservations.booking import idempotency, identities, placement
 from reservations.booking import service as booking_service
 from reservations.booking.errors import DuplicateVisitor, UnknownSlot
@@ -66,7 +66,7 @@ class Joined:
 def join(
     session: Session,
     request: WaitingListRequest,
-    language: str = "zh",
+    language: str = languages.DEFAULT,
     *,
     link_base: str | None = None,
     once: placement.Once | None = None,

@@ -22,8 +22,7 @@ FIELD = "csrf_token"
 
 class CsrfRejected(Forbidden):
     code = "csrf_failed"
-    message_zh = "页面已过期，请刷新后重试。"
-    message_en = "This page has expired; please reload it and try again."
+    msgid = "页面已过期，请刷新后重试。"
 
 
 @dataclass

@@ -19,16 +19,11 @@ _STAFF_AREAS = ("/staff", "/admin")
 class BrokenLink(NotFound):
     """A page's address that names no page: a date like 2027-02-30, a word for a date."""
 
-    message_zh = "这个链接有误，找不到对应的页面。"
-    message_en = "This link is broken: there is no such page."
+    msgid = "这个链接有误，找不到对应的页面。"
 
 
 class UnknownDay(BrokenLink):
-    message_zh = "链接中的日期不存在（例如2月30日），请从日历中重新选择日期。"
-    message_en = (
-        "The date in this link does not exist (such as 30 February); "
-        "please pick a day on the calendar."
-    )
+    msgid = "链接中的日期不存在（例如2月30日），请从日历中重新选择日期。"
 
 
 def _as_broken_link(exc: DomainError) -> DomainError:

@@ -7,19 +7,22 @@ language): "1 visitor", "2 visitors". Chinese has one form."""
 
 from __future__ import annotations
 
+import functools
 import gettext as gnu_gettext
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import date
 
+from babel import Locale
+from babel.dates import format_date, format_skeleton
 from babel.messages.pofile import read_po
 
-from reservations import resources
+from reservations import languages, resources
 
-LANGUAGES = ("zh", "en")
-current_language: ContextVar[str] = ContextVar("current_language", default="zh")
+current_language: ContextVar[str] = ContextVar("current_language", default=languages.DEFAULT)
 # The area whose page is being rendered (the first folder of its template, e.g. "admin"):
 # the same short Chinese word may read differently in English from one area to another
 # ("待审核" is "Pending" in a report column, "Awaiting review" to a team leader).
@@ -40,6 +43,10 @@ def speaking(language: str, area: str | None = None) -> Iterator[None]:
             current_area.reset(area_token)
         current_language.reset(language_token)
 
+
+# The catalog of domain errors' messages (``reservations.errors``): looked up for them
+# alone, never merged with the pages' words, where the same Chinese may read differently.
+ERRORS = "errors"
 
 _lock = threading.Lock()
 _catalogs: dict[str, dict[str, str]] | None = None
@@ -70,7 +77,7 @@ def _load() -> _Loaded:
     area_catalogs: dict[str, dict[str, dict[str, str]]] = {}
     plural_catalogs: dict[str, dict[str, dict[str, Plural]]] = {}
     root = resources.templates_dir() / "locale"
-    for language in LANGUAGES:
+    for language in languages.CODES:
         merged: dict[str, str] = {}
         areas: dict[str, dict[str, str]] = {}
         counted: dict[str, dict[str, Plural]] = {}
@@ -85,7 +92,8 @@ def _load() -> _Loaded:
                     continue
                 if isinstance(message.id, str):
                     own[message.id] = str(message.string)
-                    merged.setdefault(message.id, str(message.string))
+                    if path.stem != ERRORS:
+                        merged.setdefault(message.id, str(message.string))
                 elif all(message.string):
                     # Keyed by the singular, as ngettext looks it up.
                     own_counted[message.id[0]] = Plural(tuple(message.string), rule)
@@ -117,10 +125,17 @@ def gettext(message: str, **variables: object) -> str:
     ``%(name)s`` placeholders are filled in after."""
     language = current_language.get()
     translated = message
-    if language != "zh":
+    if language != languages.SOURCE.code:
         own = area_catalogs(language).get(current_area.get(), {})
         translated = own.get(message) or catalogs().get(language, {}).get(message, message)
     return translated % variables if variables else translated
+
+
+def translate(message: str, language: str, area: str | None = None) -> str:
+    """``message`` in ``language``, preferring ``area``'s catalog, whatever language the
+    current block speaks."""
+    with speaking(language, area):
+        return gettext(message)
 
 
 def ngettext(singular: str, plural: str, count: int, **variables: object) -> str:
@@ -128,7 +143,7 @@ def ngettext(singular: str, plural: str, count: int, **variables: object) -> str
     (``%(num)s`` is the count), preferring the current area's catalog. Placeholders are
     filled in when ``variables`` are given (templates fill them in themselves)."""
     language = current_language.get()
-    if language == "zh":
+    if language == languages.SOURCE.code:
         chosen = singular
     else:
         areas = _loaded()[2].get(language, {})
@@ -141,3 +156,35 @@ def ngettext(singular: str, plural: str, count: int, **variables: object) -> str
 
 
 _ = gettext
+
+
+# How each style of date is written in a language whose registry line names no house
+# pattern for it: Babel's form of the skeleton for the language's locale.
+_DATE_SKELETONS = {
+    "long": "yMMMMEEEEd",  # a page's heading: the day in full
+    "short": "MMMEd",  # lists and tables: day, month and weekday
+    "day": "MMMd",  # day and month only
+    "weekday": "EEE",
+    "letter": "yMMMMEEEEd",  # messages: the day in full
+}
+
+
+def format_day(day: date, style: str, language: str | None = None) -> str:
+    """``day`` in one of the styles above, as ``language`` (the current one by default)
+    writes it."""
+    spoken = languages.language(language or current_language.get())
+    pattern = spoken.dates.get(style)
+    if pattern is not None:
+        return str(format_date(day, pattern, locale=spoken.locale))
+    return str(format_skeleton(_DATE_SKELETONS[style], day, locale=spoken.locale))
+
+
+def list_separator(language: str | None = None) -> str:
+    """What separates the items of a list in ``language``: ``、`` or ``, ``."""
+    return _separator(languages.language(language or current_language.get()).locale)
+
+
+@functools.cache
+def _separator(locale: str) -> str:
+    middle = str(Locale.parse(locale).list_patterns["standard"]["middle"])
+    return middle.replace("{0}", "").replace("{1}", "")

@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from reservations import languages
 from reservations.accounts import service as accounts
 from reservations.accounts.router import sign_in
 from reservations.errors import DomainError, RateLimited
@@ -16,7 +17,6 @@ from reservations.protection.guard import guard_login
 from reservations.settings import get_settings
 from reservations.web import csrf
 from reservations.web import session as staff_session
-from reservations.web.i18n import LANGUAGES
 from reservations.web.session import StaffPage
 from reservations.web.templating import render_page
 
@@ -36,7 +36,7 @@ def safe_next(target: str | None, default: str = "/") -> str:
 @router.get("/lang/{language}")
 def switch_language(request: Request, language: str, next: str | None = None) -> Response:
     response = RedirectResponse(safe_next(next or request.headers.get("referer")), status_code=303)
-    if language in LANGUAGES:
+    if languages.is_known(language):
         response.set_cookie("lang", language, max_age=365 * 86400, samesite="lax", path="/")
     return response
 

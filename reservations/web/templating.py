@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from reservations import clock, resources
+from reservations import clock, languages, resources
 from reservations.privacy import documents
 from reservations.web import i18n
 from reservations.web.csrf import csrf_token_for
@@ -31,6 +31,7 @@ def environment() -> Environment:
         env.globals["static_url"] = static_url
         env.globals["document_kinds"] = documents.DOCUMENT_KINDS
         env.globals["document_rules"] = documents.browser_rules()
+        env.globals["languages"] = languages.LANGUAGES
         _environment = env
     return _environment
 
@@ -52,6 +53,7 @@ def render_page(
         values = {
             "request": request,
             "lang": language,
+            "language": languages.language(language),
             "csrf_token": csrf.value,
             "now": clock.now(),
             **(context or {}),
@@ -60,5 +62,5 @@ def render_page(
     response = HTMLResponse(html, status_code=status_code, headers=headers)
     csrf.attach(response)
     response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("Content-Language", "en" if language == "en" else "zh-CN")
+    response.headers.setdefault("Content-Language", languages.language(language).tag)
     return response
