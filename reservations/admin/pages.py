@@ -26,6 +26,7 @@ from reservations.admin import calendar, charts, labels, rules_form, stats, user
 from reservations.admin.labels import N_
 from reservations.admin.router import export_response
 from reservations.audit import service as audit
+from reservations.auth.staff_session import AdminPage
 from reservations.errors import DomainError, ValidationFailed, validation_details
 from reservations.gate import service as gate_service
 from reservations.http import DbSession, language_of, undo_refused
@@ -35,7 +36,6 @@ from reservations.rules.errors import InvalidRules, RulesChanged
 from reservations.rules.projection import Projection, project
 from reservations.rules.schema import WEEKDAYS
 from reservations.web import csrf, i18n
-from reservations.web.session import AdminPage
 from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Query, Response
 from pydantic import BaseModel
 
-from reservations.accounts.router import AdminUser
 from reservations.audit import service as audit
+from reservations.auth.bearer import AdminUser
 from reservations.errors import NotFound, field_error
 from reservations.http import DbSession
 from reservations.rules import service

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from reservations import clock
+from reservations.auth.staff_session import AdminPage
 from reservations.booking import placement
 from reservations.booking import service as booking_service
 from reservations.booking.models import PENDING, TEAM
@@ -28,7 +29,6 @@ from reservations.teams.schemas import TeamBookingRequest, TeamRequestOut
 from reservations.visitor.text import DateText
 from reservations.web import csrf
 from reservations.web.i18n import gettext as _
-from reservations.web.session import AdminPage
 from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
