@@ -351,11 +351,7 @@ def save_day(
     if not problems:
         try:
             change = rules_service.DayOverrideChange.model_validate(values)
-            if change == rules_service.DayOverrideChange():
-                # Nothing set: the day follows the rules, so no override should remain.
-                rules_service.delete_override(session, day, principal.username)
-            else:
-                rules_service.put_override(session, day, change, principal.username)
+            rules_service.put_override(session, day, change, principal.username)
         except ValidationError as exc:
             problems = validation_details(exc.errors(include_url=False))["fields"]
         except ValidationFailed as exc:
