@@ -13,7 +13,7 @@ from sqlmodel import Session
 from reservations import clock
 from reservations.accounts.service import Principal
 from reservations.admin.labels import N_
-from reservations.admin.pages import base_context, redirect
+from reservations.admin.pages.console import base_context, redirect
 from reservations.auth.staff_session import AdminPage
 from reservations.http import DbSession
 from reservations.museum import service
