@@ -328,9 +328,14 @@ def override_document(override: DayOverride | None) -> dict[str, Any] | None:
     }
 
 
+def override_may_change(day: date) -> bool:
+    """Whether ``day``'s override may still be set or removed: not once the day is past.
+    Past days are history: reports and no-show strikes must keep meaning what they meant."""
+    return day >= clock.today()
+
+
 def _not_in_the_past(day: date) -> None:
-    # Past days are history: reports and no-show strikes must keep meaning what they meant.
-    if day < clock.today():
+    if not override_may_change(day):
         raise field_error("date", "must not be in the past")
 
 

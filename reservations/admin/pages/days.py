@@ -76,7 +76,7 @@ def _day_page(
             errors=errors or {},
             notice=notice,
             report=report,
-            editable=day >= clock.today(),
+            editable=rules_service.override_may_change(day),
             projection=projection_view(translate, entry.projection, "day"),
         ),
         status_code=status_code,
