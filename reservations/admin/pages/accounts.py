@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -86,6 +87,23 @@ def _refused(
     )
 
 
+def _change(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    change: Callable[[], object],
+    after: Response,
+    **form: str,
+) -> Response:
+    """Make ``change`` and answer ``after``; the users page with the reason when it is
+    refused."""
+    try:
+        change()
+    except DomainError as exc:
+        return _refused(request, session, principal, exc, **form)
+    return after
+
+
 @router.post("/admin/users")
 def create_user(
     request: Request,
@@ -97,11 +115,16 @@ def create_user(
     role: Annotated[str, Form(max_length=10)] = "staff",
 ) -> Response:
     csrf.check(request, csrf_token)
-    try:
-        users.create(session, username.strip(), password, role, principal.username)
-    except DomainError as exc:
-        return _refused(request, session, principal, exc, username=username.strip(), role=role)
-    return redirect("/admin/users", done="user_created")
+    name = username.strip()
+    return _change(
+        request,
+        session,
+        principal,
+        lambda: users.create(session, name, password, role, principal.username),
+        redirect("/admin/users", done="user_created"),
+        username=name,
+        role=role,
+    )
 
 
 @router.post("/admin/users/{username}/disable")
@@ -113,11 +136,13 @@ def disable_user(
     csrf_token: CsrfField = "",
 ) -> Response:
     csrf.check(request, csrf_token)
-    try:
-        users.disable(session, username, principal.username)
-    except DomainError as exc:
-        return _refused(request, session, principal, exc)
-    return redirect("/admin/users", done="user_disabled")
+    return _change(
+        request,
+        session,
+        principal,
+        lambda: users.disable(session, username, principal.username),
+        redirect("/admin/users", done="user_disabled"),
+    )
 
 
 @router.post("/admin/users/{username}/enable")
@@ -129,11 +154,13 @@ def enable_user(
     csrf_token: CsrfField = "",
 ) -> Response:
     csrf.check(request, csrf_token)
-    try:
-        users.enable(session, username, principal.username)
-    except DomainError as exc:
-        return _refused(request, session, principal, exc)
-    return redirect("/admin/users", done="user_enabled")
+    return _change(
+        request,
+        session,
+        principal,
+        lambda: users.enable(session, username, principal.username),
+        redirect("/admin/users", done="user_enabled"),
+    )
 
 
 @router.post("/admin/users/{username}/reset-password")
@@ -146,11 +173,15 @@ def reset_password(
     password: Annotated[str, Form(max_length=256)] = "",
 ) -> Response:
     csrf.check(request, csrf_token)
-    try:
-        users.reset_password(session, username, password, principal.username)
-    except DomainError as exc:
-        return _refused(request, session, principal, exc)
     if username == principal.username:
-        # Their own sessions ended with the reset, this one included: sign in again.
-        return redirect("/staff/login", next="/admin/users")
-    return redirect("/admin/users", done="password_reset")
+        # Their own sessions end with the reset, this one included: sign in again.
+        after = redirect("/staff/login", next="/admin/users")
+    else:
+        after = redirect("/admin/users", done="password_reset")
+    return _change(
+        request,
+        session,
+        principal,
+        lambda: users.reset_password(session, username, password, principal.username),
+        after,
+    )

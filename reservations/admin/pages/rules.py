@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -109,30 +110,18 @@ def _submit_rules(request: Request, session: Session, principal: Principal, form
     except ValueError:
         version = None
     values = rules_form.from_form(form)
+    # The form again, as it was filled in, with what is wrong in it.
+    refused = partial(
+        _rules_page, request, session, principal, values=values, version=version, status_code=422
+    )
     parsed = rules_form.parse(values)
     if parsed.problems:
-        return _rules_page(
-            request,
-            session,
-            principal,
-            values=values,
-            version=version,
-            errors=problem_messages(translate, {"fields": parsed.problems}),
-            status_code=422,
-        )
+        return refused(errors=problem_messages(translate, {"fields": parsed.problems}))
     current = rules_service.current(session)
     try:
         proposed = rules_service.merged(current, parsed.patch)
     except InvalidRules as exc:
-        return _rules_page(
-            request,
-            session,
-            principal,
-            values=values,
-            version=version,
-            errors=problem_messages(translate, exc.details, parsed.form_field),
-            status_code=422,
-        )
+        return refused(errors=problem_messages(translate, exc.details, parsed.form_field))
     projection = project(proposed)
     changes = audit.changes(rules_service.to_document(current), rules_service.to_document(proposed))
     acknowledged = form.get("acknowledge_peak") is not None
