@@ -3,20 +3,14 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 
-from reservations import db
-from reservations.accounts import service, signin
-from reservations.accounts.models import ADMIN, STAFF
-from reservations.accounts.service import Principal
-from reservations.errors import ServiceBusy, Unauthorized
+from reservations.accounts import signin
+from reservations.errors import ServiceBusy
 from reservations.protection.guard import client_address, guard_login
 from reservations.settings import Settings, get_settings
 
 router = APIRouter(tags=["auth"])
-
-bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 class TokenOut(BaseModel):
@@ -70,34 +64,3 @@ async def login(
         role=signed_in.user.role,
         expires_at=signed_in.record.expires_at.isoformat(),
     )
-
-
-async def current_principal(token: Annotated[str | None, Depends(bearer)]) -> Principal:
-    """Who holds the request's bearer token: known to this process since at most a second
-    (``service.KnownBearers``), without a thread or a query; otherwise one short read of
-    its own on a thread, apart from the request's transaction."""
-    if not token:
-        raise Unauthorized()
-    known = service.bearers.find(token)
-    if known is not None:
-        return known
-    return await anyio.to_thread.run_sync(_resolve, token)
-
-
-def _resolve(token: str) -> Principal:
-    with db.transaction(write=False) as session:
-        return service.resolve(session, token)
-
-
-# Plain checks without I/O: async, so that they run on the event loop instead of taking a
-# trip to the thread pool.
-async def staff(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    return service.require(principal, STAFF)
-
-
-async def admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    return service.require(principal, ADMIN)
-
-
-StaffUser = Annotated[Principal, Depends(staff)]
-AdminUser = Annotated[Principal, Depends(admin)]

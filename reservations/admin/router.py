@@ -11,11 +11,11 @@ from sqlmodel import Session
 from reservations import clock
 from reservations.accounts import signin
 from reservations.accounts.models import User
-from reservations.accounts.router import AdminUser
 from reservations.accounts.service import list_users
 from reservations.admin import export, stats, users
 from reservations.audit import service as audit
 from reservations.audit.models import AuditEntry
+from reservations.auth.bearer import AdminUser
 from reservations.http import DbSession, Language
 
 router = APIRouter(prefix="/admin", tags=["admin"])

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, or_, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
@@ -30,6 +30,7 @@ from reservations.booking.errors import (
 )
 from reservations.booking.models import (
     CANCELLED,
+    CHECKED_IN,
     CONFIRMED,
     INDIVIDUAL,
     PENDING,
@@ -47,6 +48,7 @@ from reservations.booking.schemas import (
     SlotAvailability,
     TeamAvailability,
 )
+from reservations.dbtypes import UTCDateTime
 from reservations.errors import NotFound, field_error
 from reservations.privacy.vault import get_vault
 from reservations.rules import service as rules_service
@@ -154,6 +156,26 @@ _WITHDRAW = (
 _FREE_CLAIMS = (
     update(_VISITOR).where(_VISITOR.c.booking_id == bindparam("f_id")).values(claim_date=None)
 )
+
+
+# Locks the booking row first (the order cancellations lock in) and fails if the booking
+# stopped being active since it was read.
+_CHECK_IN = db.DriverStatement(
+    update(_BOOKING)
+    .where(
+        _BOOKING.c.id == bindparam("b_id"),
+        or_(_BOOKING.c.status == CONFIRMED, _BOOKING.c.status == CHECKED_IN),
+    )
+    .values(status=CHECKED_IN, updated_at=bindparam("b_now", type_=UTCDateTime()))
+    .returning(_BOOKING.c.id)
+)
+
+
+def check_in(connection: Connection, booking_id: int, at: datetime) -> bool:
+    """Somebody of the booking came in: it is ``checked_in``. One conditional update, the
+    first statement of an admission; False when the booking stopped being active (it was
+    cancelled or reviewed since it was read)."""
+    return _CHECK_IN.first(connection, {"b_id": booking_id, "b_now": at}) is not None
 
 
 def check_cancellable(booking: Booking, rules: Rules, now: datetime) -> None:

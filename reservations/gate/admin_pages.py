@@ -12,13 +12,13 @@ from sqlmodel import Session
 
 from reservations import clock
 from reservations.accounts.service import Principal
+from reservations.auth.staff_session import AdminPage
 from reservations.errors import DomainError, field_error
 from reservations.gate import offline
 from reservations.gate.messages import verdict_messages
 from reservations.gate.offline_router import gates_answer
 from reservations.http import DbSession, language_of, undo_refused
 from reservations.web import csrf
-from reservations.web.session import AdminPage
 from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)

@@ -38,12 +38,13 @@ from sqlmodel import Session, col, select
 from reservations import clock
 from reservations.audit import service as audit
 from reservations.booking.models import CHECKED_IN, CONFIRMED, Booking
-from reservations.gate import service
+from reservations.gate import repository, service
 from reservations.gate.models import GateScan, GateSetting, OfflineScan
 from reservations.ops import metrics
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
-from reservations.tickets.models import INSIDE, LEFT, UNUSED, VALID, Ticket
+from reservations.tickets import service as tickets
+from reservations.tickets.models import UNUSED, VALID, Ticket
 from reservations.tickets.signing import InvalidToken, SigningKey, get_keyring
 
 # Changes committed a little before the cursor a scanner sends are sent again: a
@@ -355,11 +356,11 @@ def _judge(
         claims = None
     found = None
     if claims is not None:
-        _rules_now, found = service._find(session.connection(), claims.ticket_id)
+        _rules_now, found = service.find(session.connection(), claims.ticket_id)
     ticket_id = claims.ticket_id if claims is not None else None
 
     def record(verdict: str) -> None:
-        service._record(
+        repository.record_scan(
             session.connection(),
             at=at,
             ticket_id=ticket_id,
@@ -378,7 +379,7 @@ def _judge(
         return ticket_id, _Judged(False, service.INVALID, conflict=entering and scan.admitted)
     limit = rules.occupancy.instantaneous_limit
     if scan.direction == service.OUT:
-        left = service._leave(
+        left = service.leave(
             session.connection(), found.ticket, gate=scan.gate, actor=actor, now=at, limit=limit
         )
         if left is None:
@@ -400,7 +401,7 @@ def _judge(
         record(refusal)
         _report_conflict(session, scan, at, found, refusal, device=device, actor=actor)
         return ticket_id, _Judged(False, refusal, conflict=True)
-    occupancy = service._occupancy_on(session.connection(), found.ticket.day, limit)
+    occupancy = service.occupancy_on(session.connection(), found.ticket.day, limit)
     over_limit = at.date() == clock.today() and occupancy.inside > limit
     if over_limit:
         audit.record(
@@ -421,38 +422,34 @@ def _judge(
     return ticket_id, _Judged(True, None, people=people, over_limit=over_limit)
 
 
-def _refusal(found: service._Found, rules: Rules, at: datetime) -> str | None:
+def _refusal(found: service.Found, rules: Rules, at: datetime) -> str | None:
     """What the server holds against an admission at ``at``; the entry window is widened
     by the clock tolerance, as the device judged it with a corrected clock of its own."""
-    reason = service._refusal(found, rules, at)
+    reason = service.refusal(found, rules, at)
     if reason not in (service.TOO_EARLY, service.TOO_LATE):
         return reason
     for shifted in (at + CLOCK_TOLERANCE, at - CLOCK_TOLERANCE):
-        if service._refusal(found, rules, shifted) is None:
+        if service.refusal(found, rules, shifted) is None:
             return None
     return reason
 
 
 def _admit(
-    session: Session, found: service._Found, people: int, gate: str, actor: str, at: datetime
+    session: Session, found: service.Found, people: int, gate: str, actor: str, at: datetime
 ) -> str | None:
     """The online admission's statements, at the scan's real time; no limit, the people are
     inside already. A party admitted on an earlier day has left by that day's closing."""
     try:
         # A savepoint: a refused admission leaves none of its statements behind.
         with session.begin_nested():
-            service._admit(session.connection(), found, people, gate, actor, at, _NO_LIMIT)
-    except service._Refused as refused:
+            service.admit(session.connection(), found, people, gate, actor, at, _NO_LIMIT)
+    except service.Refused as refused:
         return refused.reason
     if at.date() >= clock.today():
         return None
     closing = clock.localize(at.date(), rules_service.current(session).hours.closes)
-    session.connection().execute(
-        update(Ticket.__table__)  # type: ignore[attr-defined]
-        .where(col(Ticket.id) == found.ticket.ticket_id, col(Ticket.use_state) == INSIDE)
-        .values(use_state=LEFT, exited_at=max(closing, at))
-    )
-    service._count_out(session.connection(), at.date(), people, _NO_LIMIT)
+    tickets.leave(session.connection(), found.ticket.ticket_id, max(closing, at))
+    service.count_out(session.connection(), at.date(), people, _NO_LIMIT)
     return None
 
 
@@ -460,7 +457,7 @@ def _report_conflict(
     session: Session,
     scan: OfflineScanIn,
     at: datetime,
-    found: service._Found,
+    found: service.Found,
     reason: str,
     *,
     device: str,

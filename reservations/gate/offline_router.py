@@ -10,7 +10,7 @@ from pydantic import AwareDatetime
 from sqlmodel import Session
 
 from reservations import clock
-from reservations.accounts.router import AdminUser, StaffUser
+from reservations.auth.bearer import AdminUser, StaffUser
 from reservations.gate import offline
 from reservations.gate.messages import verdict_message
 from reservations.gate.offline_schemas import (

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import AwareDatetime, BaseModel, TypeAdapter, ValidationError
 
 from reservations import languages, resources
+from reservations.auth.staff_session import StaffPage
 from reservations.errors import DomainError, ValidationFailed
 from reservations.gate import offline, service
 from reservations.gate.answers import scan_answer
@@ -30,7 +31,6 @@ from reservations.gate.offline_schemas import OfflineScansIn
 from reservations.gate.schemas import ExitsIn, ExitsOut, OccupancyOut, ScanIn
 from reservations.http import DbSession, error_body, language_of, undo_refused
 from reservations.web import csrf, i18n
-from reservations.web.session import StaffPage
 from reservations.web.static import static_url
 from reservations.web.templating import environment, render_page
 

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from reservations.accounts.router import StaffUser
+from reservations.auth.bearer import StaffUser
 from reservations.gate import service
 from reservations.gate.answers import scan_answer
 from reservations.gate.schemas import (

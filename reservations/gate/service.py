@@ -19,6 +19,10 @@ is recorded in every case.
 Rows are always locked in the same order (booking, then ticket, then the occupancy row)
 and the hot occupancy row last, so it is held for as short a time as possible and
 concurrent scans, cancellations and the closing job never deadlock.
+
+The statements are built once: the gate's own (the occupancy counter, scan records, the
+scanned ticket's read) in ``gate.repository``; the booking's and the ticket's changes are
+theirs to make (``booking.service.check_in``, ``tickets.service.enter`` and ``leave``).
 """
 
 from __future__ import annotations
@@ -30,13 +34,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, case, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import aliased
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from reservations import clock, db
+from reservations.booking import service as booking_service
 from reservations.booking.models import (
     CANCELLED,
     CHECKED_IN,
@@ -44,16 +46,14 @@ from reservations.booking.models import (
     EXPIRED,
     PENDING,
     REJECTED,
-    Booking,
-    Visitor,
 )
-from reservations.dbtypes import UTCDateTime
 from reservations.errors import field_error
-from reservations.gate.models import GateScan, OccupancyCounter
+from reservations.gate import repository
 from reservations.ops import metrics
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
-from reservations.tickets.models import INSIDE, LEFT, UNUSED, VALID, VOID, Ticket
+from reservations.tickets import service as tickets
+from reservations.tickets.models import INSIDE, LEFT, UNUSED, VOID
 from reservations.tickets.signing import InvalidToken, get_keyring
 
 IN = "in"
@@ -137,61 +137,9 @@ class ScanOutcome:
 
 # --- occupancy ---------------------------------------------------------------------------
 
-_COUNTER = OccupancyCounter.__table__  # type: ignore[attr-defined]
-_TICKET = Ticket.__table__  # type: ignore[attr-defined]
-_BOOKING = Booking.__table__  # type: ignore[attr-defined]
-_SCAN = GateScan.__table__  # type: ignore[attr-defined]
-
 
 def _limit(rules: Rules) -> int:
     return rules.occupancy.instantaneous_limit
-
-
-# The scan path's statements are built once, with bound parameters: building SQLAlchemy
-# expressions anew on every scan would cost more than running them.
-_READ_OCCUPANCY = db.DriverStatement(
-    select(_COUNTER.c.inside, _COUNTER.c.entered, _COUNTER.c.exited).where(
-        _COUNTER.c.day == bindparam("o_day", type_=_COUNTER.c.day.type)
-    )
-)
-_PEOPLE = bindparam("o_people", type_=Integer)
-_COUNTED_OUT = case((_COUNTER.c.inside >= _PEOPLE, _PEOPLE), else_=_COUNTER.c.inside)
-# Both SET expressions see the old ``inside``, so ``exited`` grows by exactly what
-# ``inside`` shrinks: inside = entered - exited, and never below zero.
-_COUNT_OUT = db.DriverStatement(
-    update(_COUNTER)
-    .where(_COUNTER.c.day == bindparam("o_day", type_=_COUNTER.c.day.type))
-    .values(inside=_COUNTER.c.inside - _COUNTED_OUT, exited=_COUNTER.c.exited + _COUNTED_OUT)
-    .returning(_COUNTER.c.inside, _COUNTER.c.entered, _COUNTER.c.exited)
-)
-_count_in_statements: dict[str, db.DriverStatement] = {}
-
-
-def _count_in_statement(dialect: str) -> db.DriverStatement:
-    """The conditional upsert that counts people in while ``inside + n <= limit``."""
-    statement = _count_in_statements.get(dialect)
-    if statement is None:
-        insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = db.DriverStatement(
-            insert_for(_COUNTER)
-            .values(
-                day=bindparam("o_day", type_=_COUNTER.c.day.type),
-                inside=_PEOPLE,
-                entered=_PEOPLE,
-                exited=0,
-            )
-            .on_conflict_do_update(
-                index_elements=["day"],
-                set_={
-                    "inside": _COUNTER.c.inside + _PEOPLE,
-                    "entered": _COUNTER.c.entered + _PEOPLE,
-                },
-                where=(_COUNTER.c.inside + _PEOPLE) <= bindparam("o_limit", type_=Integer),
-            )
-            .returning(_COUNTER.c.inside, _COUNTER.c.entered, _COUNTER.c.exited)
-        )
-        _count_in_statements[dialect] = statement
-    return statement
 
 
 def _occupancy(row: Any, limit: int) -> Occupancy:
@@ -200,31 +148,28 @@ def _occupancy(row: Any, limit: int) -> Occupancy:
     return Occupancy(inside=row[0], limit=limit, entered_today=row[1], exited_today=row[2])
 
 
-def _occupancy_on(connection: Connection, day: date, limit: int) -> Occupancy:
-    return _occupancy(_READ_OCCUPANCY.first(connection, {"o_day": day}), limit)
+def occupancy_on(connection: Connection, day: date, limit: int) -> Occupancy:
+    return _occupancy(repository.occupancy_row(connection, day), limit)
 
 
 def current_occupancy(session: Session) -> Occupancy:
     """People inside today, the live limit, and how many came and went today."""
     with db.reading(session) as connection:
         limit = _limit(rules_service.current_on(connection))
-        return _occupancy_on(connection, clock.today(), limit)
+        return occupancy_on(connection, clock.today(), limit)
 
 
 def _count_in(connection: Connection, day: date, people: int, limit: int) -> Occupancy | None:
     """Count ``people`` in unless that would pass ``limit``: one conditional upsert."""
     if people > limit:
         return None
-    statement = _count_in_statement(connection.dialect.name)
-    parameters = {"o_day": day, "o_people": people, "o_limit": limit}
-    # RETURNING rather than rowcount: drivers disagree on rowcount for upserts.
-    row = statement.first(connection, parameters)
+    row = repository.count_in(connection, day, people, limit)
     return None if row is None else _occupancy(row, limit)
 
 
-def _count_out(connection: Connection, day: date, people: int, limit: int) -> Occupancy:
+def count_out(connection: Connection, day: date, people: int, limit: int) -> Occupancy:
     """Count ``people`` out of ``day``, never below zero."""
-    return _occupancy(_COUNT_OUT.first(connection, {"o_day": day, "o_people": people}), limit)
+    return _occupancy(repository.count_out(connection, day, people), limit)
 
 
 def count_exits(session: Session, *, gate: str, count: int, actor: str) -> Occupancy:
@@ -233,7 +178,7 @@ def count_exits(session: Session, *, gate: str, count: int, actor: str) -> Occup
     with db.reading(session) as connection:
         limit = _limit(rules_service.current_on(connection))
     with db.short_write(session) as connection:
-        _record(
+        repository.record_scan(
             connection,
             at=now,
             ticket_id=None,
@@ -243,7 +188,7 @@ def count_exits(session: Session, *, gate: str, count: int, actor: str) -> Occup
             verdict=EXIT_COUNT,
             people=count,
         )
-        occupancy = _count_out(connection, now.date(), count, limit)
+        occupancy = count_out(connection, now.date(), count, limit)
     metrics.scan(OUT, EXIT_COUNT)
     return occupancy
 
@@ -255,12 +200,9 @@ _CLOSING_LOOKBACK_DAYS = 14
 
 def close_days_through(session: Session, day: date) -> dict[str, Any]:
     """Close ``day`` and any of the fortnight before it that still has people inside."""
-    earlier = select(_COUNTER.c.day).where(
-        _COUNTER.c.day < day,
-        _COUNTER.c.day >= day - timedelta(days=_CLOSING_LOOKBACK_DAYS),
-        _COUNTER.c.inside > 0,
-    )
-    days = [*sorted(session.connection().execute(earlier).scalars()), day]
+    connection = session.connection()
+    start = day - timedelta(days=_CLOSING_LOOKBACK_DAYS)
+    days = [*repository.days_with_people_inside(connection, start, day), day]
     totals: dict[str, Any] = {"day": day.isoformat(), "days_closed": len(days)}
     for closing in days:
         for key, count in close_day(session, closing).items():
@@ -274,31 +216,11 @@ def close_day(session: Session, day: date) -> dict[str, int]:
     Tickets still inside become ``left`` and the day's ``inside`` drops to zero, those
     people counted as exited. Running it again changes nothing.
     """
-    now = clock.now()
+    connection = session.connection()
     # Tickets before the occupancy row: the order every scan locks them in.
-    left = (
-        session.connection()
-        .execute(
-            update(_TICKET)
-            .where(_TICKET.c.day == day, _TICKET.c.use_state == INSIDE)
-            .values(use_state=LEFT, exited_at=now)
-            .returning(_TICKET.c.id)
-        )
-        .all()
-    )
-    row = (
-        session.connection()
-        .execute(select(_COUNTER.c.inside).where(_COUNTER.c.day == day).with_for_update())
-        .first()
-    )
-    people = row[0] if row is not None else 0
-    if people > 0:
-        session.connection().execute(
-            update(_COUNTER)
-            .where(_COUNTER.c.day == day)
-            .values(inside=_COUNTER.c.inside - people, exited=_COUNTER.c.exited + people)
-        )
-    return {"people_counted_out": people, "tickets_checked_out": len(left)}
+    tickets_left = tickets.leave_day(connection, day, clock.now())
+    people = repository.empty_day(connection, day)
+    return {"people_counted_out": people, "tickets_checked_out": tickets_left}
 
 
 # --- scanning ----------------------------------------------------------------------------
@@ -337,7 +259,9 @@ def entry_window(
 
 
 @dataclass(frozen=True, slots=True)
-class _Found:
+class Found:
+    """A scanned ticket as the gate judges it: what it shows, and the states it depends on."""
+
     ticket: ScannedTicket
     booking_id: int
     booking_status: str
@@ -345,53 +269,10 @@ class _Found:
     qr_payload: str
 
 
-_holder = aliased(Visitor)
-_leader = aliased(Visitor)
-
-
-# The rules' version in force comes with the ticket: a scan's whole read is one statement.
-_FIND_TICKET = db.DriverStatement(
-    select(
-        rules_service.VERSION_IN_FORCE,
-        col(Ticket.id),
-        col(Ticket.day),
-        col(Ticket.slot_id),
-        col(Ticket.party_size),
-        col(Ticket.qr_payload),
-        col(Ticket.status),
-        col(Ticket.use_state),
-        col(Ticket.admitted_count),
-        col(Ticket.entered_at),
-        col(Ticket.entered_gate),
-        col(Booking.id),
-        col(Booking.status),
-        col(Booking.channel),
-        col(Booking.slot_start),
-        col(Booking.slot_end),
-        col(Booking.organization),
-        col(_holder.name_masked),
-        col(_holder.id_masked),
-        col(_leader.name_masked),
-        col(_leader.id_masked),
-    )
-    .join(Booking, col(Booking.id) == col(Ticket.booking_id))
-    .outerjoin(_holder, col(_holder.id) == col(Ticket.visitor_id))
-    .outerjoin(
-        _leader,
-        and_(
-            col(Ticket.visitor_id).is_(None),
-            col(_leader.booking_id) == col(Ticket.booking_id),
-            col(_leader.role) == "leader",
-        ),
-    )
-    .where(col(Ticket.id) == bindparam("t_id"))
-)
-
-
-def _find(connection: Connection, ticket_id: str) -> tuple[Rules, _Found | None]:
+def find(connection: Connection, ticket_id: str) -> tuple[Rules, Found | None]:
     """The rules in force and the ticket with its booking and the masked holder (a team's
     leader): one query."""
-    row = _FIND_TICKET.first(connection, {"t_id": ticket_id})
+    row = repository.ticket_row(connection, ticket_id)
     if row is None:
         return rules_service.current_on(connection), None
     (
@@ -433,11 +314,11 @@ def _find(connection: Connection, ticket_id: str) -> tuple[Rules, _Found | None]
         entered_at=entered_at.astimezone(clock.zone()) if entered_at is not None else None,
         entered_gate=entered_gate,
     )
-    found = _Found(ticket, booking_id, booking_status, ticket_status, qr_payload)
+    found = Found(ticket, booking_id, booking_status, ticket_status, qr_payload)
     return rules_service.of_version(connection, version), found
 
 
-def _refusal(found: _Found, rules: Rules, now: datetime) -> str | None:
+def refusal(found: Found, rules: Rules, now: datetime) -> str | None:
     """Why this ticket may not enter now, or None. Most telling reason first."""
     ticket = found.ticket
     if found.booking_status in (PENDING, REJECTED):
@@ -457,105 +338,37 @@ def _refusal(found: _Found, rules: Rules, now: datetime) -> str | None:
     return None
 
 
-_RECORD_SCAN = db.DriverStatement(
-    insert(_SCAN),
-    column_keys=("at", "ticket_id", "gate", "actor", "direction", "verdict", "people"),
-)
+class Refused(Exception):
+    """An admission that did not apply, with the reason; none of its statements stand."""
 
-
-def _record(
-    connection: Connection,
-    *,
-    at: datetime,
-    ticket_id: str | None,
-    gate: str,
-    actor: str,
-    direction: str,
-    verdict: str,
-    people: int,
-) -> None:
-    _RECORD_SCAN.run(
-        connection,
-        {
-            "at": at,
-            "ticket_id": ticket_id,
-            "gate": gate,
-            "actor": actor,
-            "direction": direction,
-            "verdict": verdict,
-            "people": people,
-        },
-    )
-
-
-# Locks the booking row first (the order cancellations lock in) and fails if the booking
-# stopped being active since it was read.
-_CHECK_IN_BOOKING = db.DriverStatement(
-    update(_BOOKING)
-    .where(
-        _BOOKING.c.id == bindparam("b_id"),
-        or_(_BOOKING.c.status == CONFIRMED, _BOOKING.c.status == CHECKED_IN),
-    )
-    .values(status=CHECKED_IN, updated_at=bindparam("b_now", type_=UTCDateTime()))
-    .returning(_BOOKING.c.id)
-)
-# The single entry: only an unused, valid ticket changes, whoever else scans it.
-_ENTER_TICKET = db.DriverStatement(
-    update(_TICKET)
-    .where(
-        _TICKET.c.id == bindparam("t_id"),
-        _TICKET.c.status == VALID,
-        _TICKET.c.use_state == UNUSED,
-    )
-    .values(
-        use_state=INSIDE,
-        admitted_count=bindparam("t_people", type_=Integer),
-        entered_at=bindparam("t_now", type_=UTCDateTime()),
-        entered_gate=bindparam("t_gate"),
-    )
-    .returning(_TICKET.c.id)
-)
-_LEAVE_TICKET = db.DriverStatement(
-    update(_TICKET)
-    .where(_TICKET.c.id == bindparam("t_id"), _TICKET.c.use_state == INSIDE)
-    .values(use_state=LEFT, exited_at=bindparam("t_now", type_=UTCDateTime()))
-    .returning(_TICKET.c.admitted_count)
-)
-
-
-class _Refused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
-def _admit(
+def admit(
     connection: Connection,
-    found: _Found,
+    found: Found,
     people: int,
     gate: str,
     actor: str,
     now: datetime,
     limit: int,
 ) -> Occupancy:
-    """Booking, ticket, scan record and places together, or _Refused and none of them.
+    """Booking, ticket, scan record and places together, or Refused and none of them.
 
     The occupancy row is every admission's meeting point, so it is taken last: after it
     only the commit remains.
     """
-    booking_ok = _CHECK_IN_BOOKING.first(connection, {"b_id": found.booking_id, "b_now": now})
-    if booking_ok is None:  # cancelled (or reviewed) since it was read
-        raise _Refused(CANCELLED_TICKET)
-    ticket_ok = _ENTER_TICKET.first(
-        connection,
-        {"t_id": found.ticket.ticket_id, "t_people": people, "t_now": now, "t_gate": gate},
-    )
-    if ticket_ok is None:  # another gate admitted it a moment ago
-        raise _Refused(ALREADY_USED)
-    _record(
+    if not booking_service.check_in(connection, found.booking_id, now):
+        raise Refused(CANCELLED_TICKET)  # cancelled (or reviewed) since it was read
+    ticket_id = found.ticket.ticket_id
+    if not tickets.enter(connection, ticket_id, people=people, at=now, gate=gate):
+        raise Refused(ALREADY_USED)  # another gate admitted it a moment ago
+    repository.record_scan(
         connection,
         at=now,
-        ticket_id=found.ticket.ticket_id,
+        ticket_id=ticket_id,
         gate=gate,
         actor=actor,
         direction=IN,
@@ -564,7 +377,7 @@ def _admit(
     )
     occupancy = _count_in(connection, now.date(), people, limit)
     if occupancy is None:
-        raise _Refused(CAPACITY_FULL)
+        raise Refused(CAPACITY_FULL)
     return occupancy
 
 
@@ -582,7 +395,7 @@ def _refuse(
 ) -> ScanOutcome:
     """Record a refusal in a short transaction of its own, with the occupancy of now."""
     with db.short_write(session) as connection:
-        _record(
+        repository.record_scan(
             connection,
             at=now,
             ticket_id=ticket_id,
@@ -592,7 +405,7 @@ def _refuse(
             verdict=reason,
             people=0,
         )
-        occupancy = _occupancy_on(connection, now.date(), limit)
+        occupancy = occupancy_on(connection, now.date(), limit)
     return ScanOutcome(False, reason, direction, 0, ticket, occupancy)
 
 
@@ -632,7 +445,7 @@ def _scan(
         if claims is None:
             rules, found = rules_service.current_on(connection), None
         else:
-            rules, found = _find(connection, claims.ticket_id)
+            rules, found = find(connection, claims.ticket_id)
     limit = _limit(rules)
     if found is None or found.qr_payload != token:
         # Forged, unreadable, signed by an unknown key, or a ticket this service never
@@ -655,12 +468,12 @@ def _scan(
     if headcount is not None and not 1 <= headcount <= party:
         raise field_error("headcount", f"between 1 and the ticket's party size ({party})")
     people = headcount if headcount is not None else party
-    reason = _refusal(found, rules, now)
+    reason = refusal(found, rules, now)
     if reason is None:
         try:
             with db.short_write(session) as writing:
-                occupancy = _admit(writing, found, people, gate, actor, now, limit)
-        except _Refused as refused:
+                occupancy = admit(writing, found, people, gate, actor, now, limit)
+        except Refused as refused:
             reason = refused.reason
         else:
             ticket = dataclasses.replace(
@@ -680,7 +493,7 @@ def _scan(
     )
 
 
-def _leave(
+def leave(
     connection: Connection,
     ticket: ScannedTicket,
     *,
@@ -691,11 +504,10 @@ def _leave(
 ) -> tuple[int, Occupancy] | None:
     """The statements of a check-out: the people who left and the occupancy after, or None
     when the ticket's party is not inside (the update changed nothing)."""
-    row = _LEAVE_TICKET.first(connection, {"t_id": ticket.ticket_id, "t_now": now})
-    if row is None:
+    people = tickets.leave(connection, ticket.ticket_id, now)
+    if people is None:
         return None
-    people = int(row[0])
-    _record(
+    repository.record_scan(
         connection,
         at=now,
         ticket_id=ticket.ticket_id,
@@ -706,19 +518,19 @@ def _leave(
         people=people,
     )
     # The people were counted in on the ticket's day: count them out of that day.
-    occupancy = _count_out(connection, ticket.day, people, limit)
+    occupancy = count_out(connection, ticket.day, people, limit)
     if ticket.day != now.date():
-        occupancy = _occupancy_on(connection, now.date(), limit)
+        occupancy = occupancy_on(connection, now.date(), limit)
     return people, occupancy
 
 
 def _check_out(
-    session: Session, found: _Found, *, gate: str, actor: str, now: datetime, limit: int
+    session: Session, found: Found, *, gate: str, actor: str, now: datetime, limit: int
 ) -> ScanOutcome:
     """The party of a ticket leaves: occupancy drops by the people it admitted, once."""
     ticket = found.ticket
     with db.short_write(session) as connection:
-        left = _leave(connection, ticket, gate=gate, actor=actor, now=now, limit=limit)
+        left = leave(connection, ticket, gate=gate, actor=actor, now=now, limit=limit)
     if left is None:
         return _refuse(
             session,

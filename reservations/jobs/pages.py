@@ -10,12 +10,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from reservations import clock
 from reservations.audit import service as audit
+from reservations.auth.staff_session import AdminPage
 from reservations.http import DbSession
 from reservations.jobs import runner
 from reservations.jobs import service as jobs_service
 from reservations.jobs.registry import JOBS
 from reservations.web import csrf
-from reservations.web.session import AdminPage
 from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from reservations import clock
-from reservations.accounts.router import AdminUser
 from reservations.audit import service as audit
+from reservations.auth.bearer import AdminUser
 from reservations.http import DbSession
 from reservations.jobs import runner
 from reservations.jobs import service as jobs_service

@@ -13,13 +13,13 @@ from sqlmodel import Session
 from reservations import clock
 from reservations.accounts.service import Principal
 from reservations.admin.labels import N_
-from reservations.admin.pages import base_context, redirect
+from reservations.admin.pages.console import base_context, redirect
+from reservations.auth.staff_session import AdminPage
 from reservations.http import DbSession
 from reservations.museum import service
 from reservations.museum.router import NoticeId
 from reservations.museum.service import NoticeIn
 from reservations.web import csrf
-from reservations.web.session import AdminPage
 from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)

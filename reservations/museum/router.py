@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel
 
-from reservations.accounts.router import AdminUser
+from reservations.auth.bearer import AdminUser
 from reservations.http import DbSession
 from reservations.museum import service
 from reservations.museum.models import Notice

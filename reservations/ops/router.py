@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from reservations import db
 from reservations.accounts import service as accounts
 from reservations.accounts.models import ADMIN
-from reservations.accounts.router import bearer
+from reservations.auth.bearer import bearer
 from reservations.ops import metrics, readiness
 from reservations.settings import get_settings
 

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Query, Response
 from pydantic import BaseModel
 
-from reservations.accounts.router import AdminUser
 from reservations.audit import service as audit
+from reservations.auth.bearer import AdminUser
 from reservations.errors import NotFound, field_error
 from reservations.http import DbSession
 from reservations.rules import service
@@ -152,7 +152,17 @@ def list_days(
 def put_day(
     day: DateInPath, body: service.DayOverrideChange, session: DbSession, admin: AdminUser
 ) -> DayOverrideOut:
-    return DayOverrideOut.of(service.put_override(session, day, body, admin.username))
+    override = service.put_override(session, day, body, admin.username)
+    if override is None:  # nothing set: the day follows the rules, no override remains
+        return DayOverrideOut(
+            date=day,
+            closed=None,
+            individual_quota=None,
+            team_quota=None,
+            note=None,
+            updated_by=admin.username,
+        )
+    return DayOverrideOut.of(override)
 
 
 @router.get("/days/{date}", response_model=DayOverrideOut)

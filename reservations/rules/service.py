@@ -311,6 +311,11 @@ class DayOverrideChange(BaseModel):
         default=None
     )
 
+    @property
+    def sets_nothing(self) -> bool:
+        """Whether the day would simply follow the rules (a blank note is no note)."""
+        return self.model_copy(update={"note": self.note or None}) == DayOverrideChange()
+
 
 def override_document(override: DayOverride | None) -> dict[str, Any] | None:
     if override is None:
@@ -323,18 +328,30 @@ def override_document(override: DayOverride | None) -> dict[str, Any] | None:
     }
 
 
+def override_may_change(day: date) -> bool:
+    """Whether ``day``'s override may still be set or removed: not once the day is past.
+    Past days are history: reports and no-show strikes must keep meaning what they meant."""
+    return day >= clock.today()
+
+
 def _not_in_the_past(day: date) -> None:
-    # Past days are history: reports and no-show strikes must keep meaning what they meant.
-    if day < clock.today():
+    if not override_may_change(day):
         raise field_error("date", "must not be in the past")
 
 
-def put_override(session: Session, day: date, change: DayOverrideChange, actor: str) -> DayOverride:
+def put_override(
+    session: Session, day: date, change: DayOverrideChange, actor: str
+) -> DayOverride | None:
     """Set the date's override to exactly ``change`` (what it leaves out follows the rules).
 
-    Lowering a quota below what is already booked cancels nobody: it only stops new bookings.
+    A change that sets nothing leaves no override behind (None): the day follows the rules,
+    and an empty override would only be a second way of saying so. Lowering a quota below
+    what is already booked cancels nobody: it only stops new bookings.
     """
     _not_in_the_past(day)
+    if change.sets_nothing:
+        delete_override(session, day, actor)
+        return None
     override = session.get(DayOverride, day, with_for_update=True)
     before = override_document(override)
     if override is None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated
 
 from babel.dates import format_skeleton
@@ -15,9 +15,9 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from reservations import clock, languages
+from reservations.auth.staff_session import AdminPage
 from reservations.booking import placement
-from reservations.booking import service as booking_service
-from reservations.booking.models import PENDING, TEAM
+from reservations.booking.models import PENDING
 from reservations.errors import DomainError, NotFound
 from reservations.http import DbSession, Language, undo_refused
 from reservations.protection.guard import guard_booking, guard_lookup
@@ -28,7 +28,6 @@ from reservations.teams.schemas import TeamBookingRequest, TeamRequestOut
 from reservations.visitor.text import DateText
 from reservations.web import csrf
 from reservations.web.i18n import gettext as _
-from reservations.web.session import AdminPage
 from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
@@ -38,8 +37,6 @@ _REFERENCE = re.compile(r"^[0-9A-Za-z]{4,16}$")
 # Form posts replay through the idempotency records under this scope (a double tap on
 # "submit" shows the first request instead of a duplicate_visitor error).
 _PAGE_SCOPE = "team-page"
-# How many days the request form offers at most (the availability API's own limit).
-_MAX_DAYS_SHOWN = booking_service.MAX_AVAILABILITY_DAYS
 
 Text = Annotated[str, Form(max_length=200)]
 Checkbox = Annotated[str, Form(max_length=10)]
@@ -55,50 +52,24 @@ def day_label(day: date, language: str, with_year: bool = False) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class SlotChoice:
-    value: str
-    start: str
-    end: str
-    remaining: int
-    available: bool
-
-
-@dataclass(frozen=True, slots=True)
 class DayChoice:
     label: str
     remaining: int
-    slots: list[SlotChoice]
+    # Each slot with the value the form posts for it.
+    slots: list[tuple[str, service.OfferedSlot]]
 
 
 def visit_choices(session: Session, language: str) -> list[DayChoice]:
-    """The days and slots a team can request now, with the team places left in each."""
-    now = clock.now()
-    rules = rules_service.current(session)
-    first = now.date() + timedelta(days=rules.team.min_days_ahead)
-    last = min(
-        rules_service.last_released_day(rules, TEAM, now),
-        first + timedelta(days=_MAX_DAYS_SHOWN - 1),
-    )
-    if last < first:
-        return []
-    choices = []
-    for day in booking_service.availability(session, first, last).days:
-        if not day.team.bookable:
-            continue
-        slots = [
-            SlotChoice(
-                value=f"{day.day.isoformat()}|{slot.id}",
-                start=slot.start,
-                end=slot.end,
-                remaining=slot.team_remaining,
-                # A slot with fewer places than the smallest team could take is no choice.
-                available=slot.team_remaining >= rules.team.min_size,
-            )
-            for slot in day.slots
-            if slot.team_capacity > 0
-        ]
-        choices.append(DayChoice(day_label(day.day, language), day.team.remaining, slots))
-    return choices
+    """The days and slots a team can request now (``service.offered_days``), as the form's
+    choices."""
+    return [
+        DayChoice(
+            day_label(offered.day, language),
+            offered.remaining,
+            [(f"{offered.day.isoformat()}|{slot.id}", slot) for slot in offered.slots],
+        )
+        for offered in service.offered_days(session)
+    ]
 
 
 def _form_page(
@@ -113,6 +84,7 @@ def _form_page(
     status_code: int = 200,
 ) -> Response:
     rules = rules_service.current(session)
+    opens_on = service.opens_later(rules)
     return render_page(
         request,
         "teams/request.html",
@@ -121,12 +93,7 @@ def _form_page(
             "team": rules.team,
             "retention_days": rules.privacy.retention_days,
             "choices": visit_choices(session, language),
-            # Before the channel's opening day no date can be offered, whatever it is.
-            "opens_on": (
-                DateText(rules.team.opens_on, "long")
-                if clock.today() < rules.team.opens_on
-                else None
-            ),
+            "opens_on": DateText(opens_on, "long") if opens_on is not None else None,
             "request_key": secrets.token_urlsafe(18),
             "error": error,
             "error_field": error_field,

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
 
-from reservations.accounts.router import AdminUser
+from reservations.auth.bearer import AdminUser
 from reservations.booking.router import once_for, placed_response
 from reservations.booking.schemas import BookingOut
 from reservations.http import DbSession, Language

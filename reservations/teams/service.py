@@ -14,7 +14,8 @@ museum's zone): a request nobody approved or rejected by then is ``expired`` by
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -174,6 +175,69 @@ def _check_member_list(rules: Rules, size: int, listed: int) -> None:
     # A partial list would let unnamed people in on a ticket that names some: all or none.
     if listed != size - 1:
         raise field_error("members", f"list the {size - 1} members besides the leader")
+
+
+# --- what a leader may pick --------------------------------------------------------------
+
+# How many days are offered at most (the availability API's own limit).
+MAX_DAYS_OFFERED = booking_service.MAX_AVAILABILITY_DAYS
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedSlot:
+    id: str
+    start: str
+    end: str
+    remaining: int
+    # Whether the smallest team the rules allow still fits: a slot with fewer places left
+    # is no choice.
+    available: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedDay:
+    day: date
+    remaining: int
+    slots: list[OfferedSlot]
+
+
+def offered_days(session: Session) -> list[OfferedDay]:
+    """The days and slots a team can request now, with the team places left in each: the
+    days the team channel has released that the rules let a team book."""
+    now = clock.now()
+    rules = rules_service.current(session)
+    first = now.date() + timedelta(days=rules.team.min_days_ahead)
+    last = min(
+        rules_service.last_released_day(rules, TEAM, now),
+        first + timedelta(days=MAX_DAYS_OFFERED - 1),
+    )
+    if last < first:
+        return []
+    return [
+        OfferedDay(
+            day=day.day,
+            remaining=day.team.remaining,
+            slots=[
+                OfferedSlot(
+                    id=slot.id,
+                    start=slot.start,
+                    end=slot.end,
+                    remaining=slot.team_remaining,
+                    available=slot.team_remaining >= rules.team.min_size,
+                )
+                for slot in day.slots
+                if slot.team_capacity > 0
+            ],
+        )
+        for day in booking_service.availability(session, first, last).days
+        if day.team.bookable
+    ]
+
+
+def opens_later(rules: Rules) -> date | None:
+    """The day the team channel starts taking requests, while that day is still ahead:
+    before it no date can be offered, whatever it is."""
+    return rules.team.opens_on if clock.today() < rules.team.opens_on else None
 
 
 # --- review -----------------------------------------------------------------------------

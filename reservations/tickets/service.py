@@ -1,17 +1,19 @@
-"""Issuing and voiding tickets."""
+"""Issuing and voiding tickets, and their use at the gate: in once, then out."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 
-from sqlalchemy import update
+from sqlalchemy import Integer, bindparam, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from reservations import clock
+from reservations import clock, db
 from reservations.booking.models import Booking, Visitor
-from reservations.tickets.models import VALID, VOID, Ticket
+from reservations.dbtypes import UTCDateTime
+from reservations.tickets.models import INSIDE, LEFT, UNUSED, VALID, VOID, Ticket
 from reservations.tickets.signing import get_keyring
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -70,3 +72,56 @@ def void_for_booking(connection: Connection, booking_id: int) -> None:
 
 def get(session: Session, ticket_id: str) -> Ticket | None:
     return session.get(Ticket, ticket_id)
+
+
+# --- use at the gate ---------------------------------------------------------------------
+
+_TICKET = Ticket.__table__  # type: ignore[attr-defined]
+
+# The single entry: only an unused, valid ticket changes, whoever else scans it.
+_ENTER = db.DriverStatement(
+    update(_TICKET)
+    .where(
+        _TICKET.c.id == bindparam("t_id"),
+        _TICKET.c.status == VALID,
+        _TICKET.c.use_state == UNUSED,
+    )
+    .values(
+        use_state=INSIDE,
+        admitted_count=bindparam("t_people", type_=Integer),
+        entered_at=bindparam("t_now", type_=UTCDateTime()),
+        entered_gate=bindparam("t_gate"),
+    )
+    .returning(_TICKET.c.id)
+)
+_LEAVE = db.DriverStatement(
+    update(_TICKET)
+    .where(_TICKET.c.id == bindparam("t_id"), _TICKET.c.use_state == INSIDE)
+    .values(use_state=LEFT, exited_at=bindparam("t_now", type_=UTCDateTime()))
+    .returning(_TICKET.c.admitted_count)
+)
+
+
+def enter(connection: Connection, ticket_id: str, *, people: int, at: datetime, gate: str) -> bool:
+    """The ticket admits ``people`` at ``gate``: one conditional update, so that it admits
+    once however many gates scan it at the same moment. False when it did not apply (the
+    ticket is void, or was used a moment ago)."""
+    parameters = {"t_id": ticket_id, "t_people": people, "t_now": at, "t_gate": gate}
+    return _ENTER.first(connection, parameters) is not None
+
+
+def leave(connection: Connection, ticket_id: str, at: datetime) -> int | None:
+    """The ticket's party leaves: the people it admitted, or None when it was not inside."""
+    row = _LEAVE.first(connection, {"t_id": ticket_id, "t_now": at})
+    return None if row is None else int(row[0])
+
+
+def leave_day(connection: Connection, day: date, at: datetime) -> int:
+    """Every ticket of ``day`` still inside has left, at ``at``: how many tickets."""
+    left = connection.execute(
+        update(_TICKET)
+        .where(_TICKET.c.day == day, _TICKET.c.use_state == INSIDE)
+        .values(use_state=LEFT, exited_at=at)
+        .returning(_TICKET.c.id)
+    ).all()
+    return len(left)

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from reservations import clock
+from reservations.auth.staff_session import AdminPage
 from reservations.http import DbSession
 from reservations.rules import service as rules_service
 from reservations.waitlist import service
 from reservations.waitlist.models import BOOKED, EXPIRED, LEFT, OFFERED, WAITING
-from reservations.web.session import AdminPage
 from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)

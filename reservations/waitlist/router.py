@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from reservations.accounts.router import AdminUser
+from reservations.auth.bearer import AdminUser
 from reservations.booking.router import BookingToken, IdempotencyKey, once_for, placed_response
 from reservations.booking.schemas import BookingOut
 from reservations.http import DbSession, Language, json_response, view_response

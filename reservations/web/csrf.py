@@ -2,7 +2,7 @@
 
 Every page carries a random token in a ``SameSite=Strict`` cookie and in its forms'
 hidden ``csrf_token`` field; a form post is accepted only when the two agree. Staff
-sessions additionally bind their own token (see ``reservations.web.session``).
+sessions additionally bind their own token (see ``reservations.auth.staff_session``).
 """
 
 from __future__ import annotations

@@ -7,10 +7,10 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from reservations.auth.staff_session import LoginRequired
 from reservations.errors import DomainError, NotFound, ValidationFailed
 from reservations.http import language_of
 from reservations.web.i18n import gettext as _
-from reservations.web.session import LoginRequired
 from reservations.web.templating import render_page
 
 _STAFF_AREAS = ("/staff", "/admin")

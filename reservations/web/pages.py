@@ -11,13 +11,13 @@ from fastapi.responses import RedirectResponse, Response
 from reservations import languages
 from reservations.accounts import service as accounts
 from reservations.accounts.router import sign_in
+from reservations.auth import staff_session
+from reservations.auth.staff_session import StaffPage
 from reservations.errors import DomainError, RateLimited
 from reservations.http import DbSession, language_of
 from reservations.protection.guard import guard_login
 from reservations.settings import get_settings
 from reservations.web import csrf
-from reservations.web import session as staff_session
-from reservations.web.session import StaffPage
 from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)

@@ -19,7 +19,7 @@ def console_messages() -> set[str]:
         text = path.read_text(encoding="utf-8")
         found |= set(re.findall(r"_" + _QUOTED, text))
         found |= set(re.findall(r"_\(\s*'((?:[^'\\]|\\.)+)'", text))
-    for path in (REPO / "reservations" / "admin").glob("*.py"):
+    for path in (REPO / "reservations" / "admin").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         found |= set(re.findall(r"N_" + _QUOTED, text))
         found |= set(re.findall(r"translate" + _QUOTED, text))

@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 
 from reservations import db
 from reservations.accounts import service as accounts
+from reservations.auth import staff_session
 from reservations.booking import identities
 from reservations.booking.models import TEAM, Booking
 from reservations.booking.schemas import VisitorIn
 from reservations.clock import now
 from reservations.tickets import service as tickets
-from reservations.web import session as staff_session
 from tests.conftest import TOMORROW, admin_headers
 from tests.support import people
 

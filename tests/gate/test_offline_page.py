@@ -14,9 +14,9 @@ from sqlmodel import select
 
 from reservations import db
 from reservations.audit.models import AuditEntry
+from reservations.auth import staff_session
 from reservations.gate.models import GateSetting
 from reservations.gate.pages import offline_assets
-from reservations.web import session as staff_session
 from reservations.web.headers import CONTENT_SECURITY_POLICY
 from reservations.web.static import static_url
 from tests.conftest import REPO, set_clock

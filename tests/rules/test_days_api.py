@@ -116,3 +116,27 @@ def test_invalid_overrides_are_refused(client: TestClient) -> None:
     )
     assert error_of(far)["code"] == "validation_error"
     assert audit_entries(client, headers) == []
+
+
+def test_an_override_that_sets_nothing_leaves_none_behind(client: TestClient) -> None:
+    # The console's "follow the rules" and the API's empty PUT are one rule.
+    headers = admin_headers(client)
+    path = f"/api/v1/admin/days/{TOMORROW}"
+    client.put(path, json={"individual_quota": 800}, headers=headers)
+    emptied = client.put(path, json={"note": "  "}, headers=headers)
+    assert emptied.status_code == 200, emptied.text
+    assert emptied.json() == {
+        "date": "2026-03-10",
+        "closed": None,
+        "individual_quota": None,
+        "team_quota": None,
+        "note": None,
+        "updated_by": "admin",
+    }
+    assert error_of(client.get(path, headers=headers))["code"] == "not_found"
+    assert day_of(client, TOMORROW)["individual"]["capacity"] == 1000
+    assert client.put(path, json={}, headers=headers).status_code == 200
+    actions = [entry["action"] for entry in audit_entries(client, headers)]
+    assert actions == ["day.override.delete", "day.override"]
+    past = client.put("/api/v1/admin/days/2026-03-08", json={}, headers=headers)
+    assert error_of(past)["details"]["fields"][0]["field"] == "date"

@@ -36,7 +36,7 @@ def end(response: Response) -> None:
 
 
 def current(request: Request) -> Principal:
-    # Its own short read, as for bearer tokens (see reservations.accounts.router).
+    # Its own short read, as for bearer tokens (see reservations.auth.bearer).
     try:
         with db.transaction(write=False) as session:
             return accounts.resolve(session, request.cookies.get(COOKIE), "session")
