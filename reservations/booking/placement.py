@@ -43,7 +43,7 @@ from reservations.booking.errors import (
     UnknownSlot,
     VisitorBanned,
 )
-from reservations.booking.models import CONFIRMED, Booking, Visitor
+from reservations.booking.models import Booking, BookingStatus, Visitor
 from reservations.booking.presentation import present_parts
 from reservations.booking.schemas import BookingOut
 from reservations.errors import DomainError, ServiceBusy
@@ -52,7 +52,7 @@ from reservations.privacy.vault import get_vault
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules, Slot
 from reservations.tickets import service as tickets
-from reservations.tickets.models import UNUSED, VALID, Ticket
+from reservations.tickets.models import Ticket, TicketStatus, UseState
 from reservations.tickets.signing import get_keyring
 
 # What the metrics name the channel of a request refused before its order was made.
@@ -109,7 +109,7 @@ class Order:
     # Identities whose ban refuses the booking (an individual booking: everybody on it; a
     # team: its leader, who books for the group).
     ban_checked: Sequence[str]
-    status: str = CONFIRMED
+    status: str = BookingStatus.CONFIRMED
     organization: str | None = None
     # One ticket per holder (individuals), or one for the whole party (teams).
     ticket_per_holder: bool = True
@@ -153,7 +153,7 @@ class Placed:
     # A repeated request answered with the first request's booking.
     replayed: bool = False
     channel: str = UNKNOWN_CHANNEL_VALUE
-    status: str = CONFIRMED
+    status: str = BookingStatus.CONFIRMED
 
 
 def place(
@@ -328,8 +328,8 @@ class _NewTicket:
     visitor_id: int | None  # the holder's position + 1
     party_size: int
     qr_payload: str
-    status: str = VALID
-    use_state: str = UNUSED
+    status: str = TicketStatus.VALID
+    use_state: str = UseState.UNUSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,7 +387,7 @@ def _prepare(order: Order, rules: Rules, slot: Slot, now: datetime, once: Once |
         )
     ticket_rows = []
     shown_tickets = []
-    if order.status == CONFIRMED:
+    if order.status == BookingStatus.CONFIRMED:
         keyring = get_keyring()
         holders: list[int | None] = (
             list(range(len(order.holders))) if order.ticket_per_holder else [None]
@@ -405,8 +405,8 @@ def _prepare(order: Order, rules: Rules, slot: Slot, now: datetime, once: Once |
                     "party_size": party,
                     "kid": payload.split(".")[1],
                     "qr_payload": payload,
-                    "status": VALID,
-                    "use_state": UNUSED,
+                    "status": TicketStatus.VALID,
+                    "use_state": UseState.UNUSED,
                     "admitted_count": 0,
                     "created_at": now,
                 }

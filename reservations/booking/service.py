@@ -28,14 +28,7 @@ from reservations.booking.errors import (
     MinorWithoutGuardian,
     TooManyVisitors,
 )
-from reservations.booking.models import (
-    CANCELLED,
-    CONFIRMED,
-    INDIVIDUAL,
-    PENDING,
-    Booking,
-    Visitor,
-)
+from reservations.booking.models import INDIVIDUAL, Booking, BookingStatus, Visitor
 from reservations.booking.presentation import cancellable_until, present, present_one
 from reservations.booking.schemas import (
     AvailabilityOut,
@@ -142,7 +135,7 @@ _WITHDRAW = (
     update(_BOOKING)
     .where(
         _BOOKING.c.id == bindparam("w_id"),
-        _BOOKING.c.status.in_([PENDING, CONFIRMED]),
+        _BOOKING.c.status.in_([BookingStatus.PENDING, BookingStatus.CONFIRMED]),
     )
     .values(
         status=bindparam("w_status"),
@@ -166,7 +159,7 @@ def withdraw(connection: Connection, booking: Booking, status: str, now: datetim
     """``booking`` stops holding anything, as ``status``: one conditional update, then its
     people, tickets and places are let go. CannotCancel when it no longer held anything."""
     assert booking.id is not None
-    cancelled_at = now if status == CANCELLED else booking.cancelled_at
+    cancelled_at = now if status == BookingStatus.CANCELLED else booking.cancelled_at
     changed = connection.execute(
         _WITHDRAW,
         {"w_id": booking.id, "w_status": status, "w_now": now, "w_cancelled": cancelled_at},
@@ -201,7 +194,7 @@ def cancel_booking(session: Session, booking: Booking, rules: Rules) -> None:
     leader's cancellation)."""
     now = clock.now()
     check_cancellable(booking, rules, now)
-    withdraw(session.connection(), booking, CANCELLED, now)
+    withdraw(session.connection(), booking, BookingStatus.CANCELLED, now)
 
 
 def _cancel_found(session: Session, find: Any) -> BookingOut:
@@ -212,7 +205,7 @@ def _cancel_found(session: Session, find: Any) -> BookingOut:
     now = clock.now()
     check_cancellable(booking, rules, now)
     with db.short_write(session) as connection:
-        withdraw(connection, booking, CANCELLED, now)
+        withdraw(connection, booking, BookingStatus.CANCELLED, now)
     db.begin_read(session)
     return present_one(session, booking, rules)
 

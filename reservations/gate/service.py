@@ -37,23 +37,14 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from reservations import clock, db
-from reservations.booking.models import (
-    CANCELLED,
-    CHECKED_IN,
-    CONFIRMED,
-    EXPIRED,
-    PENDING,
-    REJECTED,
-    Booking,
-    Visitor,
-)
+from reservations.booking.models import Booking, BookingStatus, Visitor
 from reservations.dbtypes import UTCDateTime
 from reservations.errors import field_error
 from reservations.gate.models import GateScan, OccupancyCounter
 from reservations.ops import metrics
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
-from reservations.tickets.models import INSIDE, LEFT, UNUSED, VALID, VOID, Ticket
+from reservations.tickets.models import Ticket, TicketStatus, UseState
 from reservations.tickets.signing import InvalidToken, get_keyring
 
 IN = "in"
@@ -280,8 +271,8 @@ def close_day(session: Session, day: date) -> dict[str, int]:
         session.connection()
         .execute(
             update(_TICKET)
-            .where(_TICKET.c.day == day, _TICKET.c.use_state == INSIDE)
-            .values(use_state=LEFT, exited_at=now)
+            .where(_TICKET.c.day == day, _TICKET.c.use_state == UseState.INSIDE)
+            .values(use_state=UseState.LEFT, exited_at=now)
             .returning(_TICKET.c.id)
         )
         .all()
@@ -440,18 +431,24 @@ def _find(connection: Connection, ticket_id: str) -> tuple[Rules, _Found | None]
 def _refusal(found: _Found, rules: Rules, now: datetime) -> str | None:
     """Why this ticket may not enter now, or None. Most telling reason first."""
     ticket = found.ticket
-    if found.booking_status in (PENDING, REJECTED):
+    if found.booking_status in (BookingStatus.PENDING, BookingStatus.REJECTED):
         return NOT_APPROVED
-    if found.ticket_status == VOID or found.booking_status in (CANCELLED, EXPIRED):
+    if found.ticket_status == TicketStatus.VOID or found.booking_status in (
+        BookingStatus.CANCELLED,
+        BookingStatus.EXPIRED,
+    ):
         return CANCELLED_TICKET
-    if ticket.state != UNUSED:
+    if ticket.state != UseState.UNUSED:
         return ALREADY_USED
     if ticket.day != now.date():
         return WRONG_DATE
     opens, closes = entry_window(rules, ticket.day, ticket.slot_start, ticket.slot_end)
     if now < opens:
         return TOO_EARLY
-    if now > closes or found.booking_status not in (CONFIRMED, CHECKED_IN):
+    if now > closes or found.booking_status not in (
+        BookingStatus.CONFIRMED,
+        BookingStatus.CHECKED_IN,
+    ):
         # A booking already marked as a no-show is past its time.
         return TOO_LATE
     return None
@@ -494,9 +491,12 @@ _CHECK_IN_BOOKING = db.DriverStatement(
     update(_BOOKING)
     .where(
         _BOOKING.c.id == bindparam("b_id"),
-        or_(_BOOKING.c.status == CONFIRMED, _BOOKING.c.status == CHECKED_IN),
+        or_(
+            _BOOKING.c.status == BookingStatus.CONFIRMED,
+            _BOOKING.c.status == BookingStatus.CHECKED_IN,
+        ),
     )
-    .values(status=CHECKED_IN, updated_at=bindparam("b_now", type_=UTCDateTime()))
+    .values(status=BookingStatus.CHECKED_IN, updated_at=bindparam("b_now", type_=UTCDateTime()))
     .returning(_BOOKING.c.id)
 )
 # The single entry: only an unused, valid ticket changes, whoever else scans it.
@@ -504,11 +504,11 @@ _ENTER_TICKET = db.DriverStatement(
     update(_TICKET)
     .where(
         _TICKET.c.id == bindparam("t_id"),
-        _TICKET.c.status == VALID,
-        _TICKET.c.use_state == UNUSED,
+        _TICKET.c.status == TicketStatus.VALID,
+        _TICKET.c.use_state == UseState.UNUSED,
     )
     .values(
-        use_state=INSIDE,
+        use_state=UseState.INSIDE,
         admitted_count=bindparam("t_people", type_=Integer),
         entered_at=bindparam("t_now", type_=UTCDateTime()),
         entered_gate=bindparam("t_gate"),
@@ -517,8 +517,8 @@ _ENTER_TICKET = db.DriverStatement(
 )
 _LEAVE_TICKET = db.DriverStatement(
     update(_TICKET)
-    .where(_TICKET.c.id == bindparam("t_id"), _TICKET.c.use_state == INSIDE)
-    .values(use_state=LEFT, exited_at=bindparam("t_now", type_=UTCDateTime()))
+    .where(_TICKET.c.id == bindparam("t_id"), _TICKET.c.use_state == UseState.INSIDE)
+    .values(use_state=UseState.LEFT, exited_at=bindparam("t_now", type_=UTCDateTime()))
     .returning(_TICKET.c.admitted_count)
 )
 
@@ -664,7 +664,11 @@ def _scan(
             reason = refused.reason
         else:
             ticket = dataclasses.replace(
-                found.ticket, state=INSIDE, admitted_count=people, entered_at=now, entered_gate=gate
+                found.ticket,
+                state=UseState.INSIDE,
+                admitted_count=people,
+                entered_at=now,
+                entered_gate=gate,
             )
             return ScanOutcome(True, None, IN, people, ticket, occupancy)
     return _refuse(
@@ -732,4 +736,6 @@ def _check_out(
             limit=limit,
         )
     people, occupancy = left
-    return ScanOutcome(True, None, OUT, people, dataclasses.replace(ticket, state=LEFT), occupancy)
+    return ScanOutcome(
+        True, None, OUT, people, dataclasses.replace(ticket, state=UseState.LEFT), occupancy
+    )

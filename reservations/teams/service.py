@@ -23,15 +23,7 @@ from reservations.audit import service as audit
 from reservations.booking import identities, placement
 from reservations.booking import service as booking_service
 from reservations.booking.errors import ConsentRequired, DuplicateVisitor
-from reservations.booking.models import (
-    CONFIRMED,
-    EXPIRED,
-    PENDING,
-    REJECTED,
-    TEAM,
-    Booking,
-    Visitor,
-)
+from reservations.booking.models import TEAM, Booking, BookingStatus, Visitor
 from reservations.booking.presentation import present, present_one
 from reservations.booking.schemas import BookingOut, MaskedPerson
 from reservations.errors import NotFound, field_error
@@ -79,7 +71,7 @@ def expire_pending(session: Session) -> int:
         select(Booking)
         .where(
             col(Booking.channel) == TEAM,
-            col(Booking.status) == PENDING,
+            col(Booking.status) == BookingStatus.PENDING,
             # review_closed(day, now) for every day up to today.
             col(Booking.day) <= now.date(),
         )
@@ -96,7 +88,7 @@ def expire_pending(session: Session) -> int:
 
 def expire(session: Session, booking: Booking, now: datetime) -> None:
     """Mark one locked pending request expired and give its places and claims back."""
-    booking.status = EXPIRED
+    booking.status = BookingStatus.EXPIRED
     booking.updated_at = now
     session.add(booking)
     session.flush()
@@ -159,7 +151,7 @@ def create(
             language=request.language or language,
             # The leader books; members are brought along, as an individual's companions are.
             ban_checked=[leader.identity_hash],
-            status=PENDING if team.requires_approval else CONFIRMED,
+            status=BookingStatus.PENDING if team.requires_approval else BookingStatus.CONFIRMED,
             organization=request.organization,
             ticket_per_holder=False,
             check_plan=check_plan,
@@ -194,14 +186,14 @@ def _locked(session: Session, reference: str) -> Booking:
 
 
 def _require_pending(session: Session, booking: Booking, now: datetime) -> None:
-    if booking.status != PENDING:
+    if booking.status != BookingStatus.PENDING:
         raise NotPending({"status": booking.status})
     if review_closed(booking.day, now):
         # The scheduled job has not run yet: do its work now, rather than confirm a request
         # that has already lapsed.
         expire(session, booking, now)
         session.flush()
-        raise ReviewExpired({"status": EXPIRED})
+        raise ReviewExpired({"status": BookingStatus.EXPIRED})
 
 
 def _review_facts(booking: Booking) -> dict[str, object]:
@@ -220,7 +212,7 @@ def approve(session: Session, reference: str, actor: str) -> BookingOut:
     booking = _locked(session, reference)
     _require_pending(session, booking, now)
     before = _review_facts(booking)
-    booking.status = CONFIRMED
+    booking.status = BookingStatus.CONFIRMED
     booking.reviewed_at = booking.updated_at = now
     booking.reviewed_by = actor
     session.add(booking)
@@ -246,7 +238,7 @@ def reject(session: Session, reference: str, actor: str, reason: str) -> Booking
     booking = _locked(session, reference)
     _require_pending(session, booking, now)
     before = _review_facts(booking)
-    booking.status = REJECTED
+    booking.status = BookingStatus.REJECTED
     booking.review_note = reason[:500]
     booking.reviewed_at = booking.updated_at = now
     booking.reviewed_by = actor
@@ -310,7 +302,9 @@ def describe(session: Session, bookings: Sequence[Booking]) -> list[TeamRequestO
             TeamRequestOut(
                 **view.model_dump(by_alias=False),
                 members=members[booking.id],
-                review_deadline=review_deadline(booking.day) if booking.status == PENDING else None,
+                review_deadline=review_deadline(booking.day)
+                if booking.status == BookingStatus.PENDING
+                else None,
                 reviewed_at=booking.reviewed_at,
                 reviewed_by=booking.reviewed_by,
             )

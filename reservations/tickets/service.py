@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from reservations import clock
 from reservations.booking.models import Booking, Visitor
-from reservations.tickets.models import VALID, VOID, Ticket
+from reservations.tickets.models import Ticket, TicketStatus
 from reservations.tickets.signing import get_keyring
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -63,8 +63,8 @@ def for_bookings(session: Session, booking_ids: Iterable[int]) -> dict[int, list
 def void_for_booking(connection: Connection, booking_id: int) -> None:
     connection.execute(
         update(Ticket)
-        .where(col(Ticket.booking_id) == booking_id, col(Ticket.status) == VALID)
-        .values(status=VOID)
+        .where(col(Ticket.booking_id) == booking_id, col(Ticket.status) == TicketStatus.VALID)
+        .values(status=TicketStatus.VOID)
     )
 
 

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from reservations.booking.schemas import BookingOut
 from reservations.gate import service as gate
 from reservations.rules.schema import Rules
+from reservations.tickets.models import TicketStatus
 from reservations.visitor.text import ticket_status
 
 PRIVATE_HEADERS = {
@@ -53,7 +54,7 @@ def visit_context(rules: Rules, booking: BookingOut) -> dict[str, Any]:
                 "ticket": ticket,
                 "number": number,
                 "status": ticket_status(ticket.status, ticket.used),
-                "usable": ticket.status == "valid" and not ticket.used,
+                "usable": ticket.status == TicketStatus.VALID and not ticket.used,
                 "filename": f"ticket-{booking.reference}-{number}.png",
             }
             for number, ticket in enumerate(booking.tickets, start=1)

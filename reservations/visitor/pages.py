@@ -19,6 +19,7 @@ from reservations import clock
 from reservations.booking import placement
 from reservations.booking import service as booking_service
 from reservations.booking.errors import CannotCancel
+from reservations.booking.models import BookingStatus
 from reservations.booking.schemas import BookingOut, BookingRequest
 from reservations.errors import DomainError, NotFound
 from reservations.gate import service as gate
@@ -160,7 +161,8 @@ def _booking_context(session: Session, booking: BookingOut) -> dict[str, Any]:
         "date_text": DateText(booking.day, "long"),
         "cancellable": deadline is not None and now < deadline,
         "deadline_text": MomentText(deadline) if deadline is not None else None,
-        "upcoming": booking.day >= now.date() and booking.status in ("confirmed", "pending"),
+        "upcoming": booking.day >= now.date()
+        and booking.status in (BookingStatus.CONFIRMED, BookingStatus.PENDING),
         "is_team": booking.channel == "team",
     }
 

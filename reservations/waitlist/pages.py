@@ -32,7 +32,7 @@ from reservations.visitor.forms import BookingForm, Problems
 from reservations.visitor.text import DateText, MomentText, Msg
 from reservations.waitlist import service
 from reservations.waitlist.errors import NoOffer, NotWaiting
-from reservations.waitlist.models import WaitingEntry
+from reservations.waitlist.models import OPEN_STATUSES, WaitingEntry, WaitingStatus
 from reservations.waitlist.router import link_base
 from reservations.waitlist.schemas import WaitingEntryOut, WaitingListRequest
 from reservations.web import csrf
@@ -44,19 +44,19 @@ Text = Annotated[str, Form(max_length=200)]
 # Grants of "my bookings" for waiting entries are kept apart from those of bookings.
 _GRANT_PREFIX = "waiting:"
 
-STATUS_TEXT = {
-    "waiting": Msg("候补中"),
-    "offered": Msg("名额已保留，待确认"),
-    "booked": Msg("已确认预约"),
-    "expired": Msg("已结束"),
-    "left": Msg("已退出"),
+STATUS_TEXT: dict[str, Msg] = {
+    WaitingStatus.WAITING: Msg("候补中"),
+    WaitingStatus.OFFERED: Msg("名额已保留，待确认"),
+    WaitingStatus.BOOKED: Msg("已确认预约"),
+    WaitingStatus.EXPIRED: Msg("已结束"),
+    WaitingStatus.LEFT: Msg("已退出"),
 }
-STATUS_TONE = {
-    "waiting": "warn",
-    "offered": "ok",
-    "booked": "ok",
-    "expired": "bad",
-    "left": "muted",
+STATUS_TONE: dict[str, str] = {
+    WaitingStatus.WAITING: "warn",
+    WaitingStatus.OFFERED: "ok",
+    WaitingStatus.BOOKED: "ok",
+    WaitingStatus.EXPIRED: "bad",
+    WaitingStatus.LEFT: "muted",
 }
 
 # --- joining -------------------------------------------------------------------------------
@@ -153,9 +153,9 @@ def entry_context(session: Session, entry: WaitingEntryOut) -> dict[str, Any]:
         "status_tone": STATUS_TONE.get(entry.status, "muted"),
         "date_text": DateText(entry.day, "long"),
         "slot_text": _slot_text(rules, entry.slot_id),
-        "open": entry.status in ("waiting", "offered"),
+        "open": entry.status in OPEN_STATUSES,
         "offer_standing": entry.offer is not None
-        and entry.status == "offered"
+        and entry.status == WaitingStatus.OFFERED.value
         and entry.offer.expires_at > now,
         "deadline_text": MomentText(entry.offer.expires_at) if entry.offer else None,
         "offer_minutes": rules.waiting_list.offer_minutes,

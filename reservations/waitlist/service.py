@@ -34,15 +34,7 @@ from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
 from reservations.waitlist import offers, store, views
 from reservations.waitlist.errors import NoOffer, NotWaiting, PlacesAvailable, WaitingListClosed
-from reservations.waitlist.models import (
-    BOOKED,
-    EXPIRED,
-    LEFT,
-    OFFERED,
-    OPEN_STATUSES,
-    WAITING,
-    WaitingEntry,
-)
+from reservations.waitlist.models import OPEN_STATUSES, WaitingEntry, WaitingStatus
 from reservations.waitlist.schemas import AdminDayOut, WaitingEntryOut, WaitingListRequest
 
 JOIN_SCOPE = "waiting-list"
@@ -145,7 +137,7 @@ def _prepare(
         "day": request.day,
         "slot_id": request.slot_id,
         "party_size": len(party.people),
-        "status": WAITING,
+        "status": WaitingStatus.WAITING,
         "language": request.language or language,
         "created_at": now,
         "updated_at": now,
@@ -209,7 +201,7 @@ def _write(
             WaitingEntryOut(
                 reference=prepared.reference,
                 manage_token=prepared.manage_token,
-                status=WAITING,
+                status=WaitingStatus.WAITING,
                 day=row["day"],
                 slot_id=row["slot_id"],
                 position=int(place),
@@ -286,11 +278,11 @@ def accept_entry(session: Session, entry: WaitingEntry) -> placement.Placed:
 
     def settle(connection: Connection, booking_id: int) -> None:
         if not store.mark_booked(connection, entry_id, booking_id, now):
-            raise NoOffer({"status": EXPIRED})
+            raise NoOffer({"status": WaitingStatus.EXPIRED})
 
     def order_for(_rules: Rules) -> placement.Order:
         expires = entry.offer_expires_at
-        if entry.status != OFFERED or expires is None or expires <= now:
+        if entry.status != WaitingStatus.OFFERED or expires is None or expires <= now:
             raise NoOffer({"status": entry.status})
         assert entry.offer_slot_id is not None
         people, phone, email = _unsealed(session, entry)
@@ -345,12 +337,12 @@ def leave(session: Session, reference: str, token: str | None) -> WaitingEntryOu
 def leave_entry(session: Session, entry: WaitingEntry) -> WaitingEntryOut:
     assert entry.id is not None
     for _attempt in range(3):
-        if entry.status == LEFT:
+        if entry.status == WaitingStatus.LEFT:
             return render(session, entry)
         if entry.status not in OPEN_STATUSES:
             raise NotWaiting({"status": entry.status})
         with db.short_write(session) as connection:
-            ended = store.end(connection, entry.id, status=LEFT, now=clock.now())
+            ended = store.end(connection, entry.id, status=WaitingStatus.LEFT, now=clock.now())
         db.begin_read(session)
         session.refresh(entry)
         if ended is not None:
@@ -393,7 +385,7 @@ def day_list(session: Session, day: date) -> AdminDayOut:
             select(WaitingEntry).where(WaitingEntry.day == day).order_by(col(WaitingEntry.id))
         )
     )
-    counts = dict.fromkeys((WAITING, OFFERED, BOOKED, EXPIRED, LEFT), 0)
+    counts: dict[str, int] = dict.fromkeys(WaitingStatus, 0)
     for entry in entries:
         counts[entry.status] = counts.get(entry.status, 0) + 1
     rules = rules_service.current(session)
