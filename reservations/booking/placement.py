@@ -348,7 +348,7 @@ class _Prepared:
 def _prepare(order: Order, rules: Rules, slot: Slot, now: datetime, once: Once | None) -> _Prepared:
     reference = new_reference()
     manage_token = new_manage_token()
-    contact = {**identities.phone_columns(order.phone), **identities.email_columns(order.email)}
+    contact = identities.contact_columns(order.phone, order.email)
     booking_row = {
         "reference": reference,
         "channel": order.channel,
@@ -363,27 +363,15 @@ def _prepare(order: Order, rules: Rules, slot: Slot, now: datetime, once: Once |
         "organization": order.organization,
         "created_at": now,
         "updated_at": now,
-        "phone_enc": contact.get("phone_enc"),
-        "phone_hash": contact.get("phone_hash"),
-        "phone_masked": contact.get("phone_masked"),
-        "email_enc": contact.get("email_enc"),
-        "email_masked": contact.get("email_masked"),
+        **contact,
     }
     visitor_rows = []
     shown_visitors = []
     for position, holder in enumerate(order.holders):
-        sealed = holder.person.sealed_columns()
-        visitor_rows.append(
-            {
-                "position": position,
-                "role": holder.role,
-                "claim_date": order.day,
-                "is_minor": holder.person.is_minor_on(order.day),
-                **sealed,
-            }
-        )
+        row = holder.person.claim_row(position, holder.role, order.day)
+        visitor_rows.append(row)
         shown_visitors.append(
-            _NewVisitor(position + 1, holder.role, sealed["name_masked"], sealed["id_masked"])
+            _NewVisitor(position + 1, holder.role, row["name_masked"], row["id_masked"])
         )
     ticket_rows = []
     shown_tickets = []
@@ -422,7 +410,7 @@ def _prepare(order: Order, rules: Rules, slot: Slot, now: datetime, once: Once |
         slot_start=slot.start,
         slot_end=slot.end,
         party_size=order.places,
-        phone_masked=contact.get("phone_masked"),
+        phone_masked=contact["phone_masked"],
         created_at=now,
         organization=order.organization,
     )

@@ -216,16 +216,13 @@ def cancel(session: Session, reference: str, token: str | None) -> BookingOut:
 
 def lookup(session: Session, request: LookupRequest) -> list[BookingOut]:
     """A visitor's bookings, found by phone and document together."""
-    today = clock.today()
-    phone = identities.phone(request.phone)
-    person = identities.person_document(request.id_type, request.id_number, today)
-    vault = get_vault()
+    proof = identities.proof(request.phone, request.id_type, request.id_number, clock.today())
     statement = (
         select(Booking)
         .join(Visitor, col(Visitor.booking_id) == col(Booking.id))
         .where(
-            Booking.phone_hash == vault.blind_index(phone, identities.PHONE),
-            Visitor.identity_hash == person,
+            Booking.phone_hash == proof.phone_hash,
+            Visitor.identity_hash == proof.identity_hash,
         )
         .order_by(col(Booking.day).desc(), col(Booking.id).desc())
         .limit(50)

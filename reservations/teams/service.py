@@ -27,7 +27,6 @@ from reservations.booking.models import TEAM, Booking, BookingStatus, Visitor
 from reservations.booking.presentation import present, present_one
 from reservations.booking.schemas import BookingOut, MaskedPerson
 from reservations.errors import NotFound, field_error
-from reservations.privacy.vault import get_vault
 from reservations.rules import service as rules_service
 from reservations.rules.errors import BookingWindow
 from reservations.rules.schema import Rules
@@ -319,17 +318,16 @@ def find_for_leader(
     session: Session, reference: str, phone: str, id_type: str, id_number: str
 ) -> Booking:
     """The team booking when the phone and document are its leader's; otherwise not_found."""
-    normalized = identities.phone(phone)
-    identity = identities.person_document(id_type, id_number, clock.today())
+    proof = identities.proof(phone, id_type, id_number, clock.today())
     statement = (
         select(Booking)
         .join(Visitor, col(Visitor.booking_id) == col(Booking.id))
         .where(
             col(Booking.reference) == reference.strip().upper(),
             col(Booking.channel) == TEAM,
-            col(Booking.phone_hash) == get_vault().blind_index(normalized, identities.PHONE),
+            col(Booking.phone_hash) == proof.phone_hash,
             col(Visitor.role) == LEADER,
-            col(Visitor.identity_hash) == identity,
+            col(Visitor.identity_hash) == proof.identity_hash,
         )
     )
     booking = session.exec(statement).first()

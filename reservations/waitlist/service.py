@@ -125,10 +125,7 @@ def _prepare(
     vault = get_vault()
     reference = placement.new_reference()
     manage_token = placement.new_manage_token()
-    contact = {
-        **identities.phone_columns(party.phone),
-        **identities.email_columns(request.email),
-    }
+    contact = identities.contact_columns(party.phone, request.email)
     entry_row = {
         "reference": reference,
         "manage_token_hash": vault.token_hash(manage_token),
@@ -141,26 +138,14 @@ def _prepare(
         "language": request.language or language,
         "created_at": now,
         "updated_at": now,
-        "phone_enc": contact.get("phone_enc"),
-        "phone_hash": contact.get("phone_hash"),
-        "phone_masked": contact.get("phone_masked"),
-        "email_enc": contact.get("email_enc"),
-        "email_masked": contact.get("email_masked"),
+        **contact,
     }
     visitor_rows = []
     masked = []
     for position, person in enumerate(party.people):
-        sealed = person.sealed_columns()
-        visitor_rows.append(
-            {
-                "position": position,
-                "role": "visitor",
-                "claim_date": request.day,
-                "is_minor": person.is_minor_on(request.day),
-                **sealed,
-            }
-        )
-        masked.append(MaskedPerson(name=sealed["name_masked"], id_masked=sealed["id_masked"]))
+        row = person.claim_row(position, "visitor", request.day)
+        visitor_rows.append(row)
+        masked.append(MaskedPerson(name=row["name_masked"], id_masked=row["id_masked"]))
     return _Prepared(reference, manage_token, entry_row, visitor_rows, masked)
 
 
@@ -356,15 +341,13 @@ def leave_entry(session: Session, entry: WaitingEntry) -> WaitingEntryOut:
 def lookup(session: Session, request: LookupRequest) -> list[tuple[WaitingEntry, WaitingEntryOut]]:
     """A visitor's entries from today on, found by phone and document together."""
     today = clock.today()
-    phone = identities.phone(request.phone)
-    person = identities.person_document(request.id_type, request.id_number, today)
-    vault = get_vault()
+    proof = identities.proof(request.phone, request.id_type, request.id_number, today)
     statement = (
         select(WaitingEntry)
         .join(Visitor, col(Visitor.waiting_entry_id) == col(WaitingEntry.id))
         .where(
-            WaitingEntry.phone_hash == vault.blind_index(phone, identities.PHONE),
-            Visitor.identity_hash == person,
+            WaitingEntry.phone_hash == proof.phone_hash,
+            Visitor.identity_hash == proof.identity_hash,
             col(WaitingEntry.day) >= today,
         )
         .order_by(col(WaitingEntry.day), col(WaitingEntry.id))
