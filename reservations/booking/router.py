@@ -1,8 +1,10 @@
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import Response
+from fastapi.types import DecoratedCallable
 from pydantic import BaseModel
 
 from reservations.booking import placement, service
@@ -27,6 +29,16 @@ def once_for(scope: str, key: str | None, body: BaseModel) -> placement.Once | N
     return None if key is None else placement.Once.for_request(scope, key, body)
 
 
+def creates(
+    router: APIRouter, path: str, answer: type[BaseModel]
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A public endpoint that places something (a booking, a team request, a waiting
+    entry): ``201`` with ``answer``, behind the booking guard (rates, proof of work)."""
+    return router.post(
+        path, status_code=201, response_model=answer, dependencies=[Depends(guard_booking)]
+    )
+
+
 def placed_response(placed: placement.Placed) -> Response:
     return json_response(placed.body, placed.status_code)
 
@@ -38,12 +50,7 @@ def availability(
     return json_response(service.calendar(session, start, end).body)
 
 
-@router.post(
-    "/bookings",
-    status_code=201,
-    response_model=BookingOut,
-    dependencies=[Depends(guard_booking)],
-)
+@creates(router, "/bookings", BookingOut)
 def create_booking(
     body: BookingRequest,
     session: DbSession,

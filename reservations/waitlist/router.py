@@ -6,13 +6,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from reservations.accounts.router import AdminUser
-from reservations.booking.router import BookingToken, IdempotencyKey, once_for, placed_response
+from reservations.booking.router import (
+    BookingToken,
+    IdempotencyKey,
+    creates,
+    once_for,
+    placed_response,
+)
 from reservations.booking.schemas import BookingOut
 from reservations.http import DbSession, Language, json_response, view_response
-from reservations.protection.guard import guard_booking
 from reservations.waitlist import service
 from reservations.waitlist.schemas import AdminDayOut, WaitingEntryOut, WaitingListRequest
 
@@ -29,12 +34,7 @@ def link_base(request: Request) -> str | None:
     return base if len(base) <= _LINK_BASE_MAX else None
 
 
-@router.post(
-    "/waiting-list",
-    status_code=201,
-    response_model=WaitingEntryOut,
-    dependencies=[Depends(guard_booking)],
-)
+@creates(router, "/waiting-list", WaitingEntryOut)
 def join(
     body: WaitingListRequest,
     request: Request,
