@@ -143,13 +143,20 @@ class Once:
 
 
 @dataclass(frozen=True, slots=True)
-class Placed:
-    """The answer to a placement: the booking's JSON exactly as sent to the client."""
+class Created:
+    """The answer to a request that created something (a booking, a waiting entry): its
+    JSON exactly as sent to the client, and what a page needs to link to it."""
 
     reference: str
     manage_token: str | None
     body: bytes
     status_code: int = 201
+
+
+@dataclass(frozen=True, slots=True)
+class Placed(Created):
+    """The answer to a placement: the booking's JSON exactly as sent to the client."""
+
     # A repeated request answered with the first request's booking.
     replayed: bool = False
     channel: str = UNKNOWN_CHANNEL_VALUE

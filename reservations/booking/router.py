@@ -39,8 +39,8 @@ def creates(
     )
 
 
-def placed_response(placed: placement.Placed) -> Response:
-    return json_response(placed.body, placed.status_code)
+def created_response(created: placement.Created) -> Response:
+    return json_response(created.body, created.status_code)
 
 
 @router.get("/availability", response_model=AvailabilityOut)
@@ -59,7 +59,7 @@ def create_booking(
 ) -> Any:
     """Book; a retry with the same ``Idempotency-Key`` and body gets the first answer."""
     once = once_for("booking", idempotency_key, body)
-    return placed_response(service.create(session, body, language, once))
+    return created_response(service.create(session, body, language, once))
 
 
 @router.get("/bookings/{reference}", response_model=BookingOut)

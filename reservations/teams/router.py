@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from reservations.accounts.router import AdminUser
-from reservations.booking.router import IdempotencyKey, creates, once_for, placed_response
+from reservations.booking.router import IdempotencyKey, created_response, creates, once_for
 from reservations.booking.schemas import BookingOut
 from reservations.http import DbSession, Language
 from reservations.teams import service
@@ -29,7 +29,7 @@ def create_team_booking(
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     once = once_for("team-booking", idempotency_key, body)
-    return placed_response(service.create(session, body, language, once))
+    return created_response(service.create(session, body, language, once))
 
 
 @admin.get("", response_model=TeamRequestList)

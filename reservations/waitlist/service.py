@@ -42,16 +42,6 @@ ACCEPT_SCOPE = "waiting-list-accept"
 _REFERENCE_ATTEMPTS = 5
 
 
-@dataclass(frozen=True, slots=True)
-class Joined:
-    """The answer to joining: the entry's JSON exactly as sent to the client."""
-
-    reference: str
-    manage_token: str | None
-    body: bytes
-    status_code: int = 201
-
-
 # --- joining -------------------------------------------------------------------------------
 
 
@@ -62,7 +52,7 @@ def join(
     *,
     link_base: str | None = None,
     once: placement.Once | None = None,
-) -> Joined:
+) -> placement.Created:
     """Put the request's party on the day's waiting list, or raise why not."""
     party = booking_service.checked_party(request)
     now = clock.now()
@@ -163,7 +153,7 @@ _INSERT_VISITORS = insert(store.VISITOR)
 
 def _write(
     session: Session, prepared: _Prepared, rules: Rules, once: placement.Once | None
-) -> Joined:
+) -> placement.Created:
     row = prepared.entry_row
     with db.short_write(session) as connection:
         try:
@@ -205,15 +195,15 @@ def _write(
                 raise _AlreadyClaimed()
         # Places that came back while this entry was being written find it at once.
         db.after_commit(connection, partial(offers.offerer.kick, row["day"]))
-    return Joined(prepared.reference, prepared.manage_token, body)
+    return placement.Created(prepared.reference, prepared.manage_token, body)
 
 
-def _replay(connection: Connection, once: placement.Once) -> Joined | None:
+def _replay(connection: Connection, once: placement.Once) -> placement.Created | None:
     record = idempotency.replay(connection, once.scope, once.key, once.fingerprint)
     if record is None:
         return None
     found = json.loads(record.body)
-    return Joined(str(found["reference"]), found.get("manage_token"), record.body, 201)
+    return placement.Created(str(found["reference"]), found.get("manage_token"), record.body, 201)
 
 
 # --- one entry -----------------------------------------------------------------------------
