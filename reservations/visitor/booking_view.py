@@ -10,13 +10,15 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from fastapi.responses import RedirectResponse
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
 
 from reservations.booking.schemas import BookingOut
 from reservations.gate import service as gate
 from reservations.rules.schema import Rules
 from reservations.tickets.models import TicketStatus
 from reservations.visitor.text import ticket_status
+from reservations.web.templating import render_page
 
 PRIVATE_HEADERS = {
     "Cache-Control": "no-store",
@@ -43,6 +45,26 @@ def redirect(path: str, headers: dict[str, str]) -> RedirectResponse:
 def just_booked(reference: str, token: str, headers: dict[str, str]) -> RedirectResponse:
     """A new booking's own page, with its tickets (its token is shown this once)."""
     return redirect(manage_path(reference, token) + "?booked=1", headers)
+
+
+def site_url(request: Request, path: str) -> str:
+    """``path`` as a full address on the site as the visitor reached it (to copy and keep)."""
+    return str(request.base_url).rstrip("/") + path
+
+
+def just_done(request: Request, *actions: str) -> dict[str, bool]:
+    """What the redirect to a private page says was just done: ``?booked=1`` gives
+    ``just_booked``, and so on for each of ``actions``."""
+    return {f"just_{action}": request.query_params.get(action) == "1" for action in actions}
+
+
+def private_page(
+    request: Request, template: str, context: dict[str, Any], *, status_code: int = 200
+) -> Response:
+    """A page that shows a private link (or what it opens)."""
+    return render_page(
+        request, template, context, status_code=status_code, headers=private_headers()
+    )
 
 
 def visit_context(rules: Rules, booking: BookingOut) -> dict[str, Any]:

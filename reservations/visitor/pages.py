@@ -31,9 +31,12 @@ from reservations.rules.schema import Rules
 from reservations.visitor import calendar, form_page, forms, grants, ics
 from reservations.visitor.booking_view import (
     just_booked,
+    just_done,
     manage_path,
     private_headers,
+    private_page,
     redirect,
+    site_url,
     visit_context,
 )
 from reservations.visitor.form_page import FormPage
@@ -182,19 +185,12 @@ def _manage_page(
         {
             **museum_context(session),
             "manage_path": path,
-            "manage_url": str(request.base_url).rstrip("/") + path,
-            "just_booked": request.query_params.get("booked") == "1",
-            "just_cancelled": request.query_params.get("cancelled") == "1",
+            "manage_url": site_url(request, path),
+            **just_done(request, "booked", "cancelled"),
             "problems": problems or {},
         }
     )
-    return render_page(
-        request,
-        "visitor/booking.html",
-        context,
-        status_code=status_code,
-        headers=private_headers(),
-    )
+    return private_page(request, "visitor/booking.html", context, status_code=status_code)
 
 
 @router.get("/my/{reference}/{token}")
@@ -209,7 +205,7 @@ def print_tickets(request: Request, session: DbSession, reference: str, token: s
     context = _booking_context(session, booking)
     context.update(museum_context(session))
     context["manage_path"] = manage_path(booking.reference, token)
-    return render_page(request, "visitor/print.html", context, headers=private_headers())
+    return private_page(request, "visitor/print.html", context)
 
 
 @router.get("/my/{reference}/{token}/calendar.ics")
@@ -228,7 +224,7 @@ def calendar_file(request: Request, session: DbSession, reference: str, token: s
                 count=booking.party_size,
                 opens=f"{opens:%H:%M}",
                 closes=f"{closes:%H:%M}",
-                link=str(request.base_url).rstrip("/") + "/my",
+                link=site_url(request, "/my"),
             )
         )
         body = ics.event(

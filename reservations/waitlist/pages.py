@@ -26,7 +26,15 @@ from reservations.protection.guard import guard_booking
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
 from reservations.visitor import calendar, form_page, forms, grants
-from reservations.visitor.booking_view import just_booked, private_headers, redirect, visit_context
+from reservations.visitor.booking_view import (
+    just_booked,
+    just_done,
+    private_headers,
+    private_page,
+    redirect,
+    site_url,
+    visit_context,
+)
 from reservations.visitor.form_page import FormPage
 from reservations.visitor.forms import BookingForm, Problems
 from reservations.visitor.text import DateText, MomentText, Msg
@@ -186,19 +194,12 @@ def _entry_page(
     context.update(
         {
             "entry_path": path,
-            "entry_url": str(request.base_url).rstrip("/") + path,
-            "just_joined": request.query_params.get("joined") == "1",
-            "just_left": request.query_params.get("left") == "1",
+            "entry_url": site_url(request, path),
+            **just_done(request, "joined", "left"),
             "problems": problems or {},
         }
     )
-    return render_page(
-        request,
-        "waitlist/entry.html",
-        context,
-        status_code=status_code,
-        headers=private_headers(),
-    )
+    return private_page(request, "waitlist/entry.html", context, status_code=status_code)
 
 
 @router.get("/waitlist/entry/{reference}/{token}")
