@@ -6,6 +6,7 @@ render time (``{{ _(label) }}``), and the export translates them in the caller's
 
 from __future__ import annotations
 
+from reservations.booking.models import BookingStatus
 from reservations.privacy.documents import DOCUMENT_KINDS
 
 
@@ -14,14 +15,14 @@ def N_(text: str) -> str:
     return text
 
 
-STATUSES = {
-    "pending": N_("待审核"),
-    "confirmed": N_("已确认"),
-    "cancelled": N_("已取消"),
-    "rejected": N_("未通过"),
-    "checked_in": N_("已入馆"),
-    "no_show": N_("未到馆"),
-    "expired": N_("已过期"),
+STATUSES: dict[str, str] = {
+    BookingStatus.PENDING: N_("待审核"),
+    BookingStatus.CONFIRMED: N_("已确认"),
+    BookingStatus.CANCELLED: N_("已取消"),
+    BookingStatus.REJECTED: N_("未通过"),
+    BookingStatus.CHECKED_IN: N_("已入馆"),
+    BookingStatus.NO_SHOW: N_("未到馆"),
+    BookingStatus.EXPIRED: N_("已过期"),
 }
 
 CHANNELS = {"individual": N_("个人"), "team": N_("团队")}

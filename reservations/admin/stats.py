@@ -19,21 +19,17 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from reservations.booking.models import (
-    CANCELLED,
-    CHECKED_IN,
-    CONFIRMED,
-    INDIVIDUAL,
-    NO_SHOW,
-    PENDING,
-    TEAM,
-    Booking,
-)
+from reservations.booking.models import INDIVIDUAL, TEAM, Booking, BookingStatus
 from reservations.errors import field_error
 from reservations.tickets.models import Ticket
 
 MAX_DAYS = 62
-BOOKED_STATUSES = (PENDING, CONFIRMED, CHECKED_IN, NO_SHOW)
+BOOKED_STATUSES = (
+    BookingStatus.PENDING,
+    BookingStatus.CONFIRMED,
+    BookingStatus.CHECKED_IN,
+    BookingStatus.NO_SHOW,
+)
 
 
 @dataclass(slots=True)
@@ -81,9 +77,9 @@ def daily(session: Session, start: date, end: date) -> list[DayStats]:
                 stats.individual_booked += people_count
             elif channel == TEAM:
                 stats.team_booked += people_count
-        if status == NO_SHOW:
+        if status == BookingStatus.NO_SHOW:
             stats.no_shows += people_count
-        elif status == CANCELLED:
+        elif status == BookingStatus.CANCELLED:
             stats.cancelled += people_count
     admitted = (
         select(col(Ticket.day), func.sum(col(Ticket.admitted_count)))

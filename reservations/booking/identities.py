@@ -53,6 +53,17 @@ class Person:
             **self.sealed_columns(),
         )
 
+    def claim_row(self, position: int, role: str, day: date) -> dict[str, Any]:
+        """The person's ``visitor`` row, claiming ``day``, for a booking or a waiting entry
+        to insert with its own reference to it."""
+        return {
+            "position": position,
+            "role": role,
+            "claim_date": day,
+            "is_minor": self.is_minor_on(day),
+            **self.sealed_columns(),
+        }
+
     def sealed_columns(self) -> dict[str, Any]:
         """The person as stored: encrypted, keyed hash, masked forms for display."""
         vault = get_vault()
@@ -88,6 +99,21 @@ def person_document(id_type: str, number: str, today: date) -> str:
     return identity_hash(document(id_type, number, today))
 
 
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """A phone number and a document, as a visitor gives them to find what they booked or
+    joined: the keyed hashes their records are found by."""
+
+    phone_hash: str
+    identity_hash: str
+
+
+def proof(phone_number: str, id_type: str, id_number: str, today: date) -> Proof:
+    normalized = phone(phone_number)
+    identity = person_document(id_type, id_number, today)
+    return Proof(get_vault().blind_index(normalized, PHONE), identity)
+
+
 def phone(raw: str, field: str = "phone") -> str:
     try:
         return documents.canonical_phone(raw)
@@ -101,6 +127,17 @@ def phone_columns(normalized: str) -> dict[str, Any]:
         "phone_enc": vault.encrypt(normalized, PHONE),
         "phone_hash": vault.blind_index(normalized, PHONE),
         "phone_masked": masking.mask_phone(normalized),
+    }
+
+
+def contact_columns(normalized_phone: str, email: str | None) -> dict[str, Any]:
+    """The contact columns of a booking or a waiting entry, all of them (None without an
+    e-mail address)."""
+    return {
+        "email_enc": None,
+        "email_masked": None,
+        **phone_columns(normalized_phone),
+        **email_columns(email),
     }
 
 

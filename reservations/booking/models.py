@@ -1,4 +1,5 @@
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
@@ -7,15 +8,22 @@ from sqlmodel import Field, SQLModel
 from reservations import languages
 from reservations.dbtypes import UTCDateTime
 
-# Booking.status values
-PENDING = "pending"
-CONFIRMED = "confirmed"
-CANCELLED = "cancelled"
-REJECTED = "rejected"
-CHECKED_IN = "checked_in"
-NO_SHOW = "no_show"
-EXPIRED = "expired"
-ACTIVE_STATUSES = (PENDING, CONFIRMED, CHECKED_IN)
+
+class BookingStatus(StrEnum):
+    """``Booking.status``: stored and shown as these values. A team request is a booking
+    too: pending until reviewed, then confirmed or rejected (or expired unreviewed)."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    CHECKED_IN = "checked_in"
+    NO_SHOW = "no_show"
+    EXPIRED = "expired"
+
+
+# The statuses that hold places and the visitors' claims on their day.
+ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
 
 INDIVIDUAL = "individual"
 TEAM = "team"

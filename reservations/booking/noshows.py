@@ -21,16 +21,15 @@ from sqlmodel import Session
 
 from reservations import clock, db
 from reservations.booking.models import (
-    CONFIRMED,
     INDIVIDUAL,
-    NO_SHOW,
     Booking,
+    BookingStatus,
     NoShowStrike,
     Visitor,
     VisitorBan,
 )
 from reservations.rules.schema import Rules
-from reservations.tickets.models import UNUSED, Ticket
+from reservations.tickets.models import Ticket, UseState
 
 NAME = "mark-no-shows"
 
@@ -61,13 +60,13 @@ def mark(session: Session, rules: Rules) -> dict[str, Any]:
 
     used = (
         select(_TICKET.c.id)
-        .where(_TICKET.c.booking_id == _BOOKING.c.id, _TICKET.c.use_state != UNUSED)
+        .where(_TICKET.c.booking_id == _BOOKING.c.id, _TICKET.c.use_state != UseState.UNUSED)
         .exists()
     )
     marked = connection.execute(
         update(_BOOKING)
-        .where(_BOOKING.c.status == CONFIRMED, _BOOKING.c.day <= through, ~used)
-        .values(status=NO_SHOW, updated_at=now)
+        .where(_BOOKING.c.status == BookingStatus.CONFIRMED, _BOOKING.c.day <= through, ~used)
+        .values(status=BookingStatus.NO_SHOW, updated_at=now)
         .returning(_BOOKING.c.id)
     ).all()
 
@@ -78,7 +77,7 @@ def mark(session: Session, rules: Rules) -> dict[str, Any]:
         select(_VISITOR.c.identity_hash, _BOOKING.c.day, _BOOKING.c.id)
         .select_from(_VISITOR.join(_BOOKING, _VISITOR.c.booking_id == _BOOKING.c.id))
         .where(
-            _BOOKING.c.status == NO_SHOW,
+            _BOOKING.c.status == BookingStatus.NO_SHOW,
             _BOOKING.c.channel == INDIVIDUAL,
             _BOOKING.c.day > through - timedelta(days=rules_.window_days),
             _VISITOR.c.identity_hash.is_not(None),

@@ -43,7 +43,7 @@ from reservations.booking.errors import (
     UnknownSlot,
     VisitorBanned,
 )
-from reservations.booking.models import CONFIRMED, Booking, Visitor
+from reservations.booking.models import Booking, BookingStatus, Visitor
 from reservations.booking.presentation import present_parts
 from reservations.booking.schemas import BookingOut
 from reservations.errors import DomainError, ServiceBusy
@@ -52,7 +52,7 @@ from reservations.privacy.vault import get_vault
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules, Slot
 from reservations.tickets import service as tickets
-from reservations.tickets.models import UNUSED, VALID, Ticket
+from reservations.tickets.models import Ticket, TicketStatus, UseState
 from reservations.tickets.signing import get_keyring
 
 # What the metrics name the channel of a request refused before its order was made.
@@ -109,7 +109,7 @@ class Order:
     # Identities whose ban refuses the booking (an individual booking: everybody on it; a
     # team: its leader, who books for the group).
     ban_checked: Sequence[str]
-    status: str = CONFIRMED
+    status: str = BookingStatus.CONFIRMED
     organization: str | None = None
     # One ticket per holder (individuals), or one for the whole party (teams).
     ticket_per_holder: bool = True
@@ -143,17 +143,24 @@ class Once:
 
 
 @dataclass(frozen=True, slots=True)
-class Placed:
-    """The answer to a placement: the booking's JSON exactly as sent to the client."""
+class Created:
+    """The answer to a request that created something (a booking, a waiting entry): its
+    JSON exactly as sent to the client, and what a page needs to link to it."""
 
     reference: str
     manage_token: str | None
     body: bytes
     status_code: int = 201
+
+
+@dataclass(frozen=True, slots=True)
+class Placed(Created):
+    """The answer to a placement: the booking's JSON exactly as sent to the client."""
+
     # A repeated request answered with the first request's booking.
     replayed: bool = False
     channel: str = UNKNOWN_CHANNEL_VALUE
-    status: str = CONFIRMED
+    status: str = BookingStatus.CONFIRMED
 
 
 def place(
@@ -328,8 +335,8 @@ class _NewTicket:
     visitor_id: int | None  # the holder's position + 1
     party_size: int
     qr_payload: str
-    status: str = VALID
-    use_state: str = UNUSED
+    status: str = TicketStatus.VALID
+    use_state: str = UseState.UNUSED
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,7 +355,7 @@ class _Prepared:
 def _prepare(order: Order, rules: Rules, slot: Slot, now: datetime, once: Once | None) -> _Prepared:
     reference = new_reference()
     manage_token = new_manage_token()
-    contact = {**identities.phone_columns(order.phone), **identities.email_columns(order.email)}
+    contact = identities.contact_columns(order.phone, order.email)
     booking_row = {
         "reference": reference,
         "channel": order.channel,
@@ -363,31 +370,19 @@ def _prepare(order: Order, rules: Rules, slot: Slot, now: datetime, once: Once |
         "organization": order.organization,
         "created_at": now,
         "updated_at": now,
-        "phone_enc": contact.get("phone_enc"),
-        "phone_hash": contact.get("phone_hash"),
-        "phone_masked": contact.get("phone_masked"),
-        "email_enc": contact.get("email_enc"),
-        "email_masked": contact.get("email_masked"),
+        **contact,
     }
     visitor_rows = []
     shown_visitors = []
     for position, holder in enumerate(order.holders):
-        sealed = holder.person.sealed_columns()
-        visitor_rows.append(
-            {
-                "position": position,
-                "role": holder.role,
-                "claim_date": order.day,
-                "is_minor": holder.person.is_minor_on(order.day),
-                **sealed,
-            }
-        )
+        row = holder.person.claim_row(position, holder.role, order.day)
+        visitor_rows.append(row)
         shown_visitors.append(
-            _NewVisitor(position + 1, holder.role, sealed["name_masked"], sealed["id_masked"])
+            _NewVisitor(position + 1, holder.role, row["name_masked"], row["id_masked"])
         )
     ticket_rows = []
     shown_tickets = []
-    if order.status == CONFIRMED:
+    if order.status == BookingStatus.CONFIRMED:
         keyring = get_keyring()
         holders: list[int | None] = (
             list(range(len(order.holders))) if order.ticket_per_holder else [None]
@@ -405,8 +400,8 @@ def _prepare(order: Order, rules: Rules, slot: Slot, now: datetime, once: Once |
                     "party_size": party,
                     "kid": payload.split(".")[1],
                     "qr_payload": payload,
-                    "status": VALID,
-                    "use_state": UNUSED,
+                    "status": TicketStatus.VALID,
+                    "use_state": UseState.UNUSED,
                     "admitted_count": 0,
                     "created_at": now,
                 }
@@ -422,7 +417,7 @@ def _prepare(order: Order, rules: Rules, slot: Slot, now: datetime, once: Once |
         slot_start=slot.start,
         slot_end=slot.end,
         party_size=order.places,
-        phone_masked=contact.get("phone_masked"),
+        phone_masked=contact["phone_masked"],
         created_at=now,
         organization=order.organization,
     )

@@ -9,12 +9,12 @@ from typing import Protocol
 from sqlmodel import Session, col, select
 
 from reservations import clock
-from reservations.booking.models import CONFIRMED, PENDING, Booking, Visitor
+from reservations.booking.models import Booking, BookingStatus, Visitor
 from reservations.booking.schemas import BookingOut, MaskedPerson, SlotOut, TicketOut
 from reservations.rules.schema import Rules
 from reservations.tickets import links
 from reservations.tickets import service as tickets
-from reservations.tickets.models import UNUSED
+from reservations.tickets.models import UseState
 
 
 class BookingLike(Protocol):
@@ -73,7 +73,7 @@ class TicketLike(Protocol):
 
 
 def cancellable_until(booking: BookingLike, rules: Rules) -> datetime | None:
-    if booking.status not in (PENDING, CONFIRMED):
+    if booking.status not in (BookingStatus.PENDING, BookingStatus.CONFIRMED):
         return None
     minutes = rules.channel(booking.channel).cancel_minutes_before_start
     return clock.localize(booking.day, booking.slot_start) - timedelta(minutes=minutes)
@@ -91,7 +91,7 @@ def _ticket(ticket: TicketLike, holder: VisitorLike | None) -> TicketOut:
         visitor=_person(holder),
         party_size=ticket.party_size,
         status=ticket.status,
-        used=ticket.use_state != UNUSED,
+        used=ticket.use_state != UseState.UNUSED,
         qr_payload=ticket.qr_payload,
         qr_png_url=links.image_url(ticket.id, "png"),
         qr_svg_url=links.image_url(ticket.id, "svg"),

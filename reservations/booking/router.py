@@ -1,8 +1,10 @@
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import Response
+from fastapi.types import DecoratedCallable
 from pydantic import BaseModel
 
 from reservations.booking import placement, service
@@ -27,8 +29,18 @@ def once_for(scope: str, key: str | None, body: BaseModel) -> placement.Once | N
     return None if key is None else placement.Once.for_request(scope, key, body)
 
 
-def placed_response(placed: placement.Placed) -> Response:
-    return json_response(placed.body, placed.status_code)
+def creates(
+    router: APIRouter, path: str, answer: type[BaseModel]
+) -> Callable[[DecoratedCallable], DecoratedCallable]:
+    """A public endpoint that places something (a booking, a team request, a waiting
+    entry): ``201`` with ``answer``, behind the booking guard (rates, proof of work)."""
+    return router.post(
+        path, status_code=201, response_model=answer, dependencies=[Depends(guard_booking)]
+    )
+
+
+def created_response(created: placement.Created) -> Response:
+    return json_response(created.body, created.status_code)
 
 
 @router.get("/availability", response_model=AvailabilityOut)
@@ -38,12 +50,7 @@ def availability(
     return json_response(service.calendar(session, start, end).body)
 
 
-@router.post(
-    "/bookings",
-    status_code=201,
-    response_model=BookingOut,
-    dependencies=[Depends(guard_booking)],
-)
+@creates(router, "/bookings", BookingOut)
 def create_booking(
     body: BookingRequest,
     session: DbSession,
@@ -52,7 +59,7 @@ def create_booking(
 ) -> Any:
     """Book; a retry with the same ``Idempotency-Key`` and body gets the first answer."""
     once = once_for("booking", idempotency_key, body)
-    return placed_response(service.create(session, body, language, once))
+    return created_response(service.create(session, body, language, once))
 
 
 @router.get("/bookings/{reference}", response_model=BookingOut)

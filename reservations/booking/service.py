@@ -28,15 +28,7 @@ from reservations.booking.errors import (
     MinorWithoutGuardian,
     TooManyVisitors,
 )
-from reservations.booking.models import (
-    CANCELLED,
-    CHECKED_IN,
-    CONFIRMED,
-    INDIVIDUAL,
-    PENDING,
-    Booking,
-    Visitor,
-)
+from reservations.booking.models import INDIVIDUAL, Booking, BookingStatus, Visitor
 from reservations.booking.presentation import cancellable_until, present, present_one
 from reservations.booking.schemas import (
     AvailabilityOut,
@@ -144,7 +136,7 @@ _WITHDRAW = (
     update(_BOOKING)
     .where(
         _BOOKING.c.id == bindparam("w_id"),
-        _BOOKING.c.status.in_([PENDING, CONFIRMED]),
+        _BOOKING.c.status.in_([BookingStatus.PENDING, BookingStatus.CONFIRMED]),
     )
     .values(
         status=bindparam("w_status"),
@@ -164,9 +156,12 @@ _CHECK_IN = db.DriverStatement(
     update(_BOOKING)
     .where(
         _BOOKING.c.id == bindparam("b_id"),
-        or_(_BOOKING.c.status == CONFIRMED, _BOOKING.c.status == CHECKED_IN),
+        or_(
+            _BOOKING.c.status == BookingStatus.CONFIRMED,
+            _BOOKING.c.status == BookingStatus.CHECKED_IN,
+        ),
     )
-    .values(status=CHECKED_IN, updated_at=bindparam("b_now", type_=UTCDateTime()))
+    .values(status=BookingStatus.CHECKED_IN, updated_at=bindparam("b_now", type_=UTCDateTime()))
     .returning(_BOOKING.c.id)
 )
 
@@ -188,7 +183,7 @@ def withdraw(connection: Connection, booking: Booking, status: str, now: datetim
     """``booking`` stops holding anything, as ``status``: one conditional update, then its
     people, tickets and places are let go. CannotCancel when it no longer held anything."""
     assert booking.id is not None
-    cancelled_at = now if status == CANCELLED else booking.cancelled_at
+    cancelled_at = now if status == BookingStatus.CANCELLED else booking.cancelled_at
     changed = connection.execute(
         _WITHDRAW,
         {"w_id": booking.id, "w_status": status, "w_now": now, "w_cancelled": cancelled_at},
@@ -223,7 +218,7 @@ def cancel_booking(session: Session, booking: Booking, rules: Rules) -> None:
     leader's cancellation)."""
     now = clock.now()
     check_cancellable(booking, rules, now)
-    withdraw(session.connection(), booking, CANCELLED, now)
+    withdraw(session.connection(), booking, BookingStatus.CANCELLED, now)
 
 
 def _cancel_found(session: Session, find: Any) -> BookingOut:
@@ -234,7 +229,7 @@ def _cancel_found(session: Session, find: Any) -> BookingOut:
     now = clock.now()
     check_cancellable(booking, rules, now)
     with db.short_write(session) as connection:
-        withdraw(connection, booking, CANCELLED, now)
+        withdraw(connection, booking, BookingStatus.CANCELLED, now)
     db.begin_read(session)
     return present_one(session, booking, rules)
 
@@ -245,16 +240,13 @@ def cancel(session: Session, reference: str, token: str | None) -> BookingOut:
 
 def lookup(session: Session, request: LookupRequest) -> list[BookingOut]:
     """A visitor's bookings, found by phone and document together."""
-    today = clock.today()
-    phone = identities.phone(request.phone)
-    person = identities.person_document(request.id_type, request.id_number, today)
-    vault = get_vault()
+    proof = identities.proof(request.phone, request.id_type, request.id_number, clock.today())
     statement = (
         select(Booking)
         .join(Visitor, col(Visitor.booking_id) == col(Booking.id))
         .where(
-            Booking.phone_hash == vault.blind_index(phone, identities.PHONE),
-            Visitor.identity_hash == person,
+            Booking.phone_hash == proof.phone_hash,
+            Visitor.identity_hash == proof.identity_hash,
         )
         .order_by(col(Booking.day).desc(), col(Booking.id).desc())
         .limit(50)

@@ -37,14 +37,14 @@ from sqlmodel import Session, col, select
 
 from reservations import clock
 from reservations.audit import service as audit
-from reservations.booking.models import CHECKED_IN, CONFIRMED, Booking
+from reservations.booking.models import Booking, BookingStatus
 from reservations.gate import repository, service
 from reservations.gate.models import GateScan, GateSetting, OfflineScan
 from reservations.ops import metrics
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
 from reservations.tickets import service as tickets
-from reservations.tickets.models import UNUSED, VALID, Ticket
+from reservations.tickets.models import Ticket, TicketStatus, UseState
 from reservations.tickets.signing import InvalidToken, SigningKey, get_keyring
 
 # Changes committed a little before the cursor a scanner sends are sent again: a
@@ -138,14 +138,17 @@ def offline_data(session: Session, since: datetime | None = None) -> OfflineData
     changed_from = since - CURSOR_OVERLAP if since is not None and incremental else None
 
     not_active = or_(
-        col(Ticket.status) != VALID, col(Booking.status).not_in((CONFIRMED, CHECKED_IN))
+        col(Ticket.status) != TicketStatus.VALID,
+        col(Booking.status).not_in((BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)),
     )
     revoked_query = (
         select(Ticket.id)
         .join(Booking, col(Booking.id) == col(Ticket.booking_id))
         .where(col(Ticket.day) == day, not_active)
     )
-    used_query = select(Ticket.id).where(col(Ticket.day) == day, col(Ticket.use_state) != UNUSED)
+    used_query = select(Ticket.id).where(
+        col(Ticket.day) == day, col(Ticket.use_state) != UseState.UNUSED
+    )
     if changed_from is not None:
         # Every change of a booking's status moves its updated_at; an admission recorded
         # from an upload carries the time of the scan, so uploads are found by their own.

@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import AwareDatetime, BaseModel, TypeAdapter, ValidationError
+from sqlmodel import Session
 
 from reservations import languages, resources
 from reservations.auth.staff_session import StaffPage
@@ -186,6 +187,27 @@ def _parse(model: type[Model], body: dict[str, Any]) -> Model:
         raise _problems(exc) from None
 
 
+def _posted(
+    request: Request,
+    session: Session,
+    csrf_token: str | None,
+    model: type[Model],
+    body: dict[str, Any],
+) -> Model | Response:
+    """What the scanner posted, checked; or the refusal, answered (not raised, so the page
+    gets JSON) after undoing whatever was begun."""
+    try:
+        csrf.check(request, csrf_token)
+        return _parse(model, body)
+    except DomainError as error:
+        return _refused(request, session, error)
+
+
+def _refused(request: Request, session: Session, error: DomainError) -> Response:
+    undo_refused(session, error)
+    return _json_error(request, error)
+
+
 @router.post(f"{PAGE}/check")
 def check(
     request: Request,
@@ -194,9 +216,10 @@ def check(
     body: JsonBody,
     csrf_token: CsrfHeader = None,
 ) -> Response:
+    scan_in = _posted(request, session, csrf_token, ScanIn, body)
+    if isinstance(scan_in, Response):
+        return scan_in
     try:
-        csrf.check(request, csrf_token)
-        scan_in = _parse(ScanIn, body)
         outcome = service.scan(
             session,
             scan_in.payload,
@@ -206,9 +229,7 @@ def check(
             headcount=scan_in.headcount,
         )
     except DomainError as error:
-        # Answered, not raised, so the page gets JSON: undo whatever was begun.
-        undo_refused(session, error)
-        return _json_error(request, error)
+        return _refused(request, session, error)
     view = scan_answer(outcome, language_of(request))
     return JSONResponse(view.model_dump(mode="json", by_alias=True))
 
@@ -221,12 +242,9 @@ def exits(
     body: JsonBody,
     csrf_token: CsrfHeader = None,
 ) -> Response:
-    try:
-        csrf.check(request, csrf_token)
-        exits_in = _parse(ExitsIn, body)
-    except DomainError as error:
-        undo_refused(session, error)
-        return _json_error(request, error)
+    exits_in = _posted(request, session, csrf_token, ExitsIn, body)
+    if isinstance(exits_in, Response):
+        return exits_in
     occupancy = service.count_exits(
         session, gate=exits_in.gate, count=exits_in.count, actor=principal.username
     )
@@ -259,11 +277,8 @@ def offline_scans(
     body: JsonBody,
     csrf_token: CsrfHeader = None,
 ) -> Response:
-    try:
-        csrf.check(request, csrf_token)
-        upload = _parse(OfflineScansIn, body)
-    except DomainError as error:
-        undo_refused(session, error)
-        return _json_error(request, error)
+    upload = _posted(request, session, csrf_token, OfflineScansIn, body)
+    if isinstance(upload, Response):
+        return upload
     answer = offline_scans_answer(session, upload, principal.username, language_of(request))
     return JSONResponse(answer.model_dump(mode="json"))

@@ -39,21 +39,14 @@ from sqlmodel import Session
 
 from reservations import clock, db
 from reservations.booking import service as booking_service
-from reservations.booking.models import (
-    CANCELLED,
-    CHECKED_IN,
-    CONFIRMED,
-    EXPIRED,
-    PENDING,
-    REJECTED,
-)
+from reservations.booking.models import BookingStatus
 from reservations.errors import field_error
 from reservations.gate import repository
 from reservations.ops import metrics
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
 from reservations.tickets import service as tickets
-from reservations.tickets.models import INSIDE, LEFT, UNUSED, VOID
+from reservations.tickets.models import TicketStatus, UseState
 from reservations.tickets.signing import InvalidToken, get_keyring
 
 IN = "in"
@@ -321,18 +314,24 @@ def find(connection: Connection, ticket_id: str) -> tuple[Rules, Found | None]:
 def refusal(found: Found, rules: Rules, now: datetime) -> str | None:
     """Why this ticket may not enter now, or None. Most telling reason first."""
     ticket = found.ticket
-    if found.booking_status in (PENDING, REJECTED):
+    if found.booking_status in (BookingStatus.PENDING, BookingStatus.REJECTED):
         return NOT_APPROVED
-    if found.ticket_status == VOID or found.booking_status in (CANCELLED, EXPIRED):
+    if found.ticket_status == TicketStatus.VOID or found.booking_status in (
+        BookingStatus.CANCELLED,
+        BookingStatus.EXPIRED,
+    ):
         return CANCELLED_TICKET
-    if ticket.state != UNUSED:
+    if ticket.state != UseState.UNUSED:
         return ALREADY_USED
     if ticket.day != now.date():
         return WRONG_DATE
     opens, closes = entry_window(rules, ticket.day, ticket.slot_start, ticket.slot_end)
     if now < opens:
         return TOO_EARLY
-    if now > closes or found.booking_status not in (CONFIRMED, CHECKED_IN):
+    if now > closes or found.booking_status not in (
+        BookingStatus.CONFIRMED,
+        BookingStatus.CHECKED_IN,
+    ):
         # A booking already marked as a no-show is past its time.
         return TOO_LATE
     return None
@@ -477,7 +476,11 @@ def _scan(
             reason = refused.reason
         else:
             ticket = dataclasses.replace(
-                found.ticket, state=INSIDE, admitted_count=people, entered_at=now, entered_gate=gate
+                found.ticket,
+                state=UseState.INSIDE,
+                admitted_count=people,
+                entered_at=now,
+                entered_gate=gate,
             )
             return ScanOutcome(True, None, IN, people, ticket, occupancy)
     return _refuse(
@@ -544,4 +547,6 @@ def _check_out(
             limit=limit,
         )
     people, occupancy = left
-    return ScanOutcome(True, None, OUT, people, dataclasses.replace(ticket, state=LEFT), occupancy)
+    return ScanOutcome(
+        True, None, OUT, people, dataclasses.replace(ticket, state=UseState.LEFT), occupancy
+    )

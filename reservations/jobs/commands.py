@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from reservations.jobs.models import COMMAND, FAILED, JobRun
+from reservations.jobs.models import JobRun, RunOutcome, RunTrigger
 from reservations.jobs.registry import JOBS
 
 
@@ -46,7 +46,7 @@ def _run_job(args: argparse.Namespace) -> int:
     if args.due:
         runs = runner.run_due(holder)
         print(json.dumps({"runs": [_describe(run) for run in runs]}, ensure_ascii=False))
-        return 1 if any(run.outcome == FAILED for run in runs) else 0
-    run = runner.run_now(args.name, trigger=COMMAND, holder=holder)
+        return 1 if any(run.outcome == RunOutcome.FAILED for run in runs) else 0
+    run = runner.run_now(args.name, trigger=RunTrigger.COMMAND, holder=holder)
     print(json.dumps(_describe(run), ensure_ascii=False))
-    return 1 if run.outcome == FAILED else 0
+    return 1 if run.outcome == RunOutcome.FAILED else 0

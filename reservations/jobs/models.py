@@ -1,4 +1,5 @@
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index
@@ -6,17 +7,23 @@ from sqlmodel import Field, SQLModel
 
 from reservations.dbtypes import UTCDateTime
 
-# JobRun.trigger
-SCHEDULED = "scheduled"  # the scheduler, or ``reservations run-job --due`` from cron
-MANUAL = "manual"  # an admin, through the API or the console
-COMMAND = "command"  # ``reservations run-job NAME``
 
-# JobRun.outcome
-RUNNING = "running"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-# Shown, never stored: a run still "running" after its lease ended (its process died).
-INTERRUPTED = "interrupted"
+class RunTrigger(StrEnum):
+    """``JobRun.trigger``: what started a run."""
+
+    SCHEDULED = "scheduled"  # the scheduler, or ``reservations run-job --due`` from cron
+    MANUAL = "manual"  # an admin, through the API or the console
+    COMMAND = "command"  # ``reservations run-job NAME``
+
+
+class RunOutcome(StrEnum):
+    """``JobRun.outcome``: a run's status."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    # Shown, never stored: a run still "running" after its lease ended (its process died).
+    INTERRUPTED = "interrupted"
 
 
 class JobRun(SQLModel, table=True):
@@ -41,5 +48,5 @@ class JobRun(SQLModel, table=True):
     # taken over by the next sweep of any scheduler.
     lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
-    outcome: str = Field(default=RUNNING, max_length=16)
+    outcome: str = Field(default=RunOutcome.RUNNING, max_length=16)
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

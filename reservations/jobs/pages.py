@@ -14,20 +14,30 @@ from reservations.auth.staff_session import AdminPage
 from reservations.http import DbSession
 from reservations.jobs import runner
 from reservations.jobs import service as jobs_service
+from reservations.jobs.models import RunOutcome, RunTrigger
 from reservations.jobs.registry import JOBS
 from reservations.web import csrf
 from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 
-TRIGGER_LABELS = {"scheduled": "定时", "manual": "手动", "command": "命令行"}
-OUTCOME_LABELS = {
-    "running": "运行中",
-    "succeeded": "成功",
-    "failed": "失败",
-    "interrupted": "中断",
+TRIGGER_LABELS: dict[str, str] = {
+    RunTrigger.SCHEDULED: "定时",
+    RunTrigger.MANUAL: "手动",
+    RunTrigger.COMMAND: "命令行",
 }
-OUTCOME_TONES = {"running": "", "succeeded": "ok", "failed": "bad", "interrupted": "warn"}
+OUTCOME_LABELS: dict[str, str] = {
+    RunOutcome.RUNNING: "运行中",
+    RunOutcome.SUCCEEDED: "成功",
+    RunOutcome.FAILED: "失败",
+    RunOutcome.INTERRUPTED: "中断",
+}
+OUTCOME_TONES: dict[str, str] = {
+    RunOutcome.RUNNING: "",
+    RunOutcome.SUCCEEDED: "ok",
+    RunOutcome.FAILED: "bad",
+    RunOutcome.INTERRUPTED: "warn",
+}
 HISTORY_LIMIT = 50
 
 

@@ -15,7 +15,7 @@ from reservations.http import DbSession
 from reservations.jobs import runner
 from reservations.jobs import service as jobs_service
 from reservations.jobs.errors import JobFailed
-from reservations.jobs.models import FAILED, JobRun
+from reservations.jobs.models import JobRun, RunOutcome
 
 router = APIRouter(prefix="/admin/jobs", tags=["admin: jobs"])
 
@@ -114,6 +114,6 @@ def run_job(name: str, session: DbSession, admin: AdminUser) -> RunOut:
         before=None,
         after={"run_id": run.id, "outcome": run.outcome},
     )
-    if run.outcome == FAILED:
+    if run.outcome == RunOutcome.FAILED:
         raise JobFailed({"run_id": run.id, "error": run.result.get("error")})
     return RunOut(job=name, result=run.result, run=run_out(run))

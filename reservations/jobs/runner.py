@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 from reservations import clock, db
 from reservations.errors import DomainError
 from reservations.jobs.errors import UnknownJob
-from reservations.jobs.models import FAILED, RUNNING, SCHEDULED, SUCCEEDED, JobRun
+from reservations.jobs.models import JobRun, RunOutcome, RunTrigger
 from reservations.jobs.registry import JOBS, Job, JobResult
 from reservations.jobs.schedule import Occurrence, latest
 from reservations.ops import metrics
@@ -104,12 +104,12 @@ def run_frequent(name: str, holder: str) -> JobRun | None:
     job = get_job(name)
     started = clock.now()
     outcome, result = _call(job, name)
-    if outcome == SUCCEEDED and not _changed_something(result):
+    if outcome == RunOutcome.SUCCEEDED and not _changed_something(result):
         return None
     with db.transaction() as session:
         run = JobRun(
             name=job.name,
-            trigger=SCHEDULED,
+            trigger=RunTrigger.SCHEDULED,
             holder=holder[:128],
             started_at=started,
             finished_at=clock.now(),
@@ -168,10 +168,10 @@ def run_due(holder: str) -> list[JobRun]:
 
 
 def _may_take_over(run: JobRun, now: datetime) -> bool:
-    if run.outcome == RUNNING:
+    if run.outcome == RunOutcome.RUNNING:
         return run.lease_until is not None and run.lease_until < now
     return (
-        run.outcome == FAILED
+        run.outcome == RunOutcome.FAILED
         and run.attempt < MAX_ATTEMPTS
         and run.finished_at is not None
         and run.finished_at < now - RETRY_AFTER
@@ -197,13 +197,13 @@ def claim(name: str, occurrence: str, holder: str) -> int | None:
                 insert(_RUN)
                 .values(
                     name=name,
-                    trigger=SCHEDULED,
+                    trigger=RunTrigger.SCHEDULED,
                     holder=holder[:128],
                     occurrence=occurrence,
                     attempt=1,
                     started_at=now,
                     lease_until=now + LEASE,
-                    outcome=RUNNING,
+                    outcome=RunOutcome.RUNNING,
                     result={},
                 )
                 .on_conflict_do_nothing(index_elements=["name", "occurrence"])
@@ -223,9 +223,9 @@ def claim(name: str, occurrence: str, holder: str) -> int | None:
                     _RUN.c.name == name,
                     _RUN.c.occurrence == occurrence,
                     or_(
-                        and_(_RUN.c.outcome == RUNNING, _RUN.c.lease_until < now),
+                        and_(_RUN.c.outcome == RunOutcome.RUNNING, _RUN.c.lease_until < now),
                         and_(
-                            _RUN.c.outcome == FAILED,
+                            _RUN.c.outcome == RunOutcome.FAILED,
                             _RUN.c.attempt < MAX_ATTEMPTS,
                             _RUN.c.finished_at < now - RETRY_AFTER,
                         ),
@@ -237,7 +237,7 @@ def claim(name: str, occurrence: str, holder: str) -> int | None:
                     started_at=now,
                     lease_until=now + LEASE,
                     finished_at=None,
-                    outcome=RUNNING,
+                    outcome=RunOutcome.RUNNING,
                     result={},
                 )
                 .returning(_RUN.c.id, _RUN.c.attempt)
@@ -263,10 +263,10 @@ def _call(job: Job, label: str) -> tuple[str, JobResult]:
         # (a refused e-mail address). The run records the error's kind only.
         frames = "".join(traceback.format_tb(exc.__traceback__))
         log.error("job %s failed: %s\n%s", label, type(exc).__name__, frames)
-        metrics.job_run(job.name, FAILED)
-        return FAILED, {"error": _error_code(exc)}
-    metrics.job_run(job.name, SUCCEEDED)
-    return SUCCEEDED, result
+        metrics.job_run(job.name, RunOutcome.FAILED)
+        return RunOutcome.FAILED, {"error": _error_code(exc)}
+    metrics.job_run(job.name, RunOutcome.SUCCEEDED)
+    return RunOutcome.SUCCEEDED, result
 
 
 def _execute(job: Job, run_id: int) -> JobRun:

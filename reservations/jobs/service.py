@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from reservations import clock
 from reservations.jobs import runner, runtime
-from reservations.jobs.models import INTERRUPTED, MANUAL, RUNNING, JobRun
+from reservations.jobs.models import JobRun, RunOutcome, RunTrigger
 from reservations.jobs.registry import JOBS, Job
 from reservations.jobs.schedule import following
 from reservations.rules import service as rules_service
@@ -76,8 +76,8 @@ def scheduler_state() -> str:
 def outcome_of(run: JobRun, now: datetime | None = None) -> str:
     """``interrupted`` for a run whose process stopped before it finished."""
     now = now or clock.now()
-    if run.outcome == RUNNING and run.lease_until is not None and run.lease_until < now:
-        return INTERRUPTED
+    if run.outcome == RunOutcome.RUNNING and run.lease_until is not None and run.lease_until < now:
+        return RunOutcome.INTERRUPTED
     return run.outcome
 
 
@@ -109,7 +109,7 @@ def get_run(session: Session, run_id: int) -> JobRun | None:
 
 def run_for_admin(name: str, username: str) -> JobRun:
     """Run now, recorded as the admin's. Opens its own transactions, like a scheduled run."""
-    return runner.run_now(name, trigger=MANUAL, holder=f"admin:{username}")
+    return runner.run_now(name, trigger=RunTrigger.MANUAL, holder=f"admin:{username}")
 
 
 def result_items(result: dict[str, Any]) -> list[tuple[str, Any]]:

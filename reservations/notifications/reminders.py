@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from reservations import clock, db, languages
 from reservations.booking import identities
-from reservations.booking.models import CONFIRMED, TEAM, Booking, Visitor
+from reservations.booking.models import TEAM, Booking, BookingStatus, Visitor
 from reservations.booking.presentation import cancellable_until
 from reservations.gate.service import entry_window
 from reservations.notifications.errors import DeliveryFailed
@@ -98,7 +98,7 @@ def _claim(session: Session, day: date, now: datetime, skip: Iterable[int]) -> l
         select(_BOOKING.c.id)
         .where(
             _BOOKING.c.day == day,
-            _BOOKING.c.status == CONFIRMED,
+            _BOOKING.c.status == BookingStatus.CONFIRMED,
             _BOOKING.c.reminded_at.is_(None),
             _BOOKING.c.id.not_in(list(skip)),
         )
@@ -111,7 +111,7 @@ def _claim(session: Session, day: date, now: datetime, skip: Iterable[int]) -> l
             _BOOKING.c.id.in_(due),
             # Checked again on the row itself: a concurrent run claimed it first.
             _BOOKING.c.reminded_at.is_(None),
-            _BOOKING.c.status == CONFIRMED,
+            _BOOKING.c.status == BookingStatus.CONFIRMED,
         )
         .values(reminded_at=now)
         .returning(_BOOKING.c.id)

@@ -33,23 +33,25 @@ from sqlmodel import Session
 from reservations import clock
 from reservations.audit import service as audit
 from reservations.booking.models import (
-    CHECKED_IN,
-    CONFIRMED,
     INDIVIDUAL,
-    NO_SHOW,
-    PENDING,
     WHOLE_DAY,
     Booking,
+    BookingStatus,
     CapacityCounter,
 )
 from reservations.gate.models import OccupancyCounter
-from reservations.tickets.models import INSIDE, LEFT, Ticket
-from reservations.waitlist.models import OFFERED, WaitingEntry
+from reservations.tickets.models import Ticket, UseState
+from reservations.waitlist.models import WaitingEntry, WaitingStatus
 
 PLACES = "places"
 OCCUPANCY = "occupancy"
 # Bookings in these states hold their places.
-HOLDING_PLACES = (PENDING, CONFIRMED, CHECKED_IN, NO_SHOW)
+HOLDING_PLACES = (
+    BookingStatus.PENDING,
+    BookingStatus.CONFIRMED,
+    BookingStatus.CHECKED_IN,
+    BookingStatus.NO_SHOW,
+)
 REPAIR_ACTION = "ops.counters_repaired"
 
 _BOOKING: Table = Booking.__table__  # type: ignore[attr-defined]
@@ -79,7 +81,7 @@ def _booked(connection: Connection) -> PlacesHeld:
 def _offered(connection: Connection) -> PlacesHeld:
     rows = connection.execute(
         select(_WAITING.c.day, _WAITING.c.offer_slot_id, func.sum(_WAITING.c.party_size))
-        .where(_WAITING.c.status == OFFERED)
+        .where(_WAITING.c.status == WaitingStatus.OFFERED)
         .group_by(_WAITING.c.day, _WAITING.c.offer_slot_id)
     )
     return [(row[0], INDIVIDUAL, row[1], int(row[2])) for row in rows]
@@ -145,7 +147,7 @@ def counted_places(connection: Connection) -> dict[PlaceKey, int]:
 def expected_entries(connection: Connection) -> dict[date, int]:
     rows = connection.execute(
         select(_TICKET.c.day, func.sum(_TICKET.c.admitted_count))
-        .where(_TICKET.c.use_state.in_((INSIDE, LEFT)))
+        .where(_TICKET.c.use_state.in_((UseState.INSIDE, UseState.LEFT)))
         .group_by(_TICKET.c.day)
     )
     return {row[0]: int(row[1] or 0) for row in rows}

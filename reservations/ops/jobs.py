@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from reservations import db
-from reservations.jobs.models import SUCCEEDED, JobRun
+from reservations.jobs.models import JobRun, RunOutcome
 from reservations.ops import backup, check
 from reservations.settings import get_settings
 
@@ -31,7 +31,7 @@ def latest_check(session: Session) -> dict[str, Any] | None:
     """The newest completed recount's summary (see ``check.Report.summary``), or None."""
     run = session.exec(
         select(JobRun)
-        .where(col(JobRun.name) == CHECK_JOB, col(JobRun.outcome) == SUCCEEDED)
+        .where(col(JobRun.name) == CHECK_JOB, col(JobRun.outcome) == RunOutcome.SUCCEEDED)
         .order_by(col(JobRun.finished_at).desc(), col(JobRun.id).desc())
         .limit(1)
     ).first()

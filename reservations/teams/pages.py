@@ -17,7 +17,7 @@ from sqlmodel import Session
 from reservations import clock, languages
 from reservations.auth.staff_session import AdminPage
 from reservations.booking import placement
-from reservations.booking.models import PENDING
+from reservations.booking.models import BookingStatus
 from reservations.errors import DomainError, NotFound
 from reservations.http import DbSession, Language, undo_refused
 from reservations.protection.guard import guard_booking, guard_lookup
@@ -25,6 +25,7 @@ from reservations.rules import service as rules_service
 from reservations.teams import forms, leader_keys, service
 from reservations.teams.forms import FormProblem, TeamForm
 from reservations.teams.schemas import TeamBookingRequest, TeamRequestOut
+from reservations.tickets.models import TicketStatus
 from reservations.visitor.text import DateText
 from reservations.web import csrf
 from reservations.web.i18n import gettext as _
@@ -221,7 +222,7 @@ def _status_page(
         {
             "booking": view,
             "day_label": day_label(view.day, language, with_year=True),
-            "ticket": next((t for t in view.tickets if t.status == "valid"), None),
+            "ticket": next((t for t in view.tickets if t.status == TicketStatus.VALID), None),
             "error": error,
         },
         status_code=status_code,
@@ -308,7 +309,7 @@ def cancel_request(
 
 # --- the admins' review queue --------------------------------------------------------------
 
-QUEUE_TABS = ("pending", "confirmed", "rejected", "all")
+QUEUE_TABS = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.REJECTED, "all")
 
 
 def _queue_page(
@@ -322,9 +323,9 @@ def _queue_page(
     status_code: int = 200,
 ) -> Response:
     today = clock.today()
-    if tab == "pending":
+    if tab == BookingStatus.PENDING:
         # Overdue requests too, should the expiry job not have run yet.
-        rows = service.requests(session, status=PENDING)
+        rows = service.requests(session, status=BookingStatus.PENDING)
     else:
         rows = service.requests(session, status=None if tab == "all" else tab, start=today)
     now = clock.now()
@@ -339,7 +340,7 @@ def _queue_page(
             "overdue": {
                 row.reference
                 for row in rows
-                if row.status == PENDING and service.review_closed(row.day, now)
+                if row.status == BookingStatus.PENDING and service.review_closed(row.day, now)
             },
             "notice": notice,
             "error": error,
@@ -354,11 +355,11 @@ def review_queue(
     session: DbSession,
     language: Language,
     _principal: AdminPage,
-    status: str = "pending",
+    status: str = BookingStatus.PENDING,
     done: str | None = None,
     reference: str | None = None,
 ) -> Response:
-    tab = status if status in QUEUE_TABS else "pending"
+    tab = status if status in QUEUE_TABS else BookingStatus.PENDING
     notice = None
     if reference and _REFERENCE.match(reference):
         if done == "approved":
@@ -387,7 +388,7 @@ def approve_request(
             request,
             session,
             language,
-            "pending",
+            BookingStatus.PENDING,
             error=f"{reference}: {exc.message(language)}",
             status_code=exc.status,
         )
@@ -421,7 +422,7 @@ def reject_request(
             request,
             session,
             language,
-            "pending",
+            BookingStatus.PENDING,
             error=f"{reference}: {message}",
             status_code=exc.status,
         )

@@ -3,13 +3,12 @@
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Query
 
 from reservations.auth.bearer import AdminUser
-from reservations.booking.router import once_for, placed_response
+from reservations.booking.router import IdempotencyKey, created_response, creates, once_for
 from reservations.booking.schemas import BookingOut
 from reservations.http import DbSession, Language
-from reservations.protection.guard import guard_booking
 from reservations.teams import service
 from reservations.teams.schemas import (
     RejectRequest,
@@ -22,20 +21,15 @@ router = APIRouter(tags=["teams"])
 admin = APIRouter(prefix="/admin/team-bookings", tags=["admin: team bookings"])
 
 
-@router.post(
-    "/team-bookings",
-    status_code=201,
-    response_model=BookingOut,
-    dependencies=[Depends(guard_booking)],
-)
+@creates(router, "/team-bookings", BookingOut)
 def create_team_booking(
     body: TeamBookingRequest,
     session: DbSession,
     language: Language,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     once = once_for("team-booking", idempotency_key, body)
-    return placed_response(service.create(session, body, language, once))
+    return created_response(service.create(session, body, language, once))
 
 
 @admin.get("", response_model=TeamRequestList)

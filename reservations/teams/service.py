@@ -24,19 +24,10 @@ from reservations.audit import service as audit
 from reservations.booking import identities, placement
 from reservations.booking import service as booking_service
 from reservations.booking.errors import ConsentRequired, DuplicateVisitor
-from reservations.booking.models import (
-    CONFIRMED,
-    EXPIRED,
-    PENDING,
-    REJECTED,
-    TEAM,
-    Booking,
-    Visitor,
-)
+from reservations.booking.models import TEAM, Booking, BookingStatus, Visitor
 from reservations.booking.presentation import present, present_one
 from reservations.booking.schemas import BookingOut, MaskedPerson
 from reservations.errors import NotFound, field_error
-from reservations.privacy.vault import get_vault
 from reservations.rules import service as rules_service
 from reservations.rules.errors import BookingWindow
 from reservations.rules.schema import Rules
@@ -80,7 +71,7 @@ def expire_pending(session: Session) -> int:
         select(Booking)
         .where(
             col(Booking.channel) == TEAM,
-            col(Booking.status) == PENDING,
+            col(Booking.status) == BookingStatus.PENDING,
             # review_closed(day, now) for every day up to today.
             col(Booking.day) <= now.date(),
         )
@@ -97,7 +88,7 @@ def expire_pending(session: Session) -> int:
 
 def expire(session: Session, booking: Booking, now: datetime) -> None:
     """Mark one locked pending request expired and give its places and claims back."""
-    booking.status = EXPIRED
+    booking.status = BookingStatus.EXPIRED
     booking.updated_at = now
     session.add(booking)
     session.flush()
@@ -160,7 +151,7 @@ def create(
             language=request.language or language,
             # The leader books; members are brought along, as an individual's companions are.
             ban_checked=[leader.identity_hash],
-            status=PENDING if team.requires_approval else CONFIRMED,
+            status=BookingStatus.PENDING if team.requires_approval else BookingStatus.CONFIRMED,
             organization=request.organization,
             ticket_per_holder=False,
             check_plan=check_plan,
@@ -258,14 +249,14 @@ def _locked(session: Session, reference: str) -> Booking:
 
 
 def _require_pending(session: Session, booking: Booking, now: datetime) -> None:
-    if booking.status != PENDING:
+    if booking.status != BookingStatus.PENDING:
         raise NotPending({"status": booking.status})
     if review_closed(booking.day, now):
         # The scheduled job has not run yet: do its work now, rather than confirm a request
         # that has already lapsed.
         expire(session, booking, now)
         session.flush()
-        raise ReviewExpired({"status": EXPIRED})
+        raise ReviewExpired({"status": BookingStatus.EXPIRED})
 
 
 def _review_facts(booking: Booking) -> dict[str, object]:
@@ -284,7 +275,7 @@ def approve(session: Session, reference: str, actor: str) -> BookingOut:
     booking = _locked(session, reference)
     _require_pending(session, booking, now)
     before = _review_facts(booking)
-    booking.status = CONFIRMED
+    booking.status = BookingStatus.CONFIRMED
     booking.reviewed_at = booking.updated_at = now
     booking.reviewed_by = actor
     session.add(booking)
@@ -310,7 +301,7 @@ def reject(session: Session, reference: str, actor: str, reason: str) -> Booking
     booking = _locked(session, reference)
     _require_pending(session, booking, now)
     before = _review_facts(booking)
-    booking.status = REJECTED
+    booking.status = BookingStatus.REJECTED
     booking.review_note = reason[:500]
     booking.reviewed_at = booking.updated_at = now
     booking.reviewed_by = actor
@@ -374,7 +365,9 @@ def describe(session: Session, bookings: Sequence[Booking]) -> list[TeamRequestO
             TeamRequestOut(
                 **view.model_dump(by_alias=False),
                 members=members[booking.id],
-                review_deadline=review_deadline(booking.day) if booking.status == PENDING else None,
+                review_deadline=review_deadline(booking.day)
+                if booking.status == BookingStatus.PENDING
+                else None,
                 reviewed_at=booking.reviewed_at,
                 reviewed_by=booking.reviewed_by,
             )
@@ -389,17 +382,16 @@ def find_for_leader(
     session: Session, reference: str, phone: str, id_type: str, id_number: str
 ) -> Booking:
     """The team booking when the phone and document are its leader's; otherwise not_found."""
-    normalized = identities.phone(phone)
-    identity = identities.person_document(id_type, id_number, clock.today())
+    proof = identities.proof(phone, id_type, id_number, clock.today())
     statement = (
         select(Booking)
         .join(Visitor, col(Visitor.booking_id) == col(Booking.id))
         .where(
             col(Booking.reference) == reference.strip().upper(),
             col(Booking.channel) == TEAM,
-            col(Booking.phone_hash) == get_vault().blind_index(normalized, identities.PHONE),
+            col(Booking.phone_hash) == proof.phone_hash,
             col(Visitor.role) == LEADER,
-            col(Visitor.identity_hash) == identity,
+            col(Visitor.identity_hash) == proof.identity_hash,
         )
     )
     booking = session.exec(statement).first()

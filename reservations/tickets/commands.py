@@ -16,7 +16,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from reservations import clock, db
-from reservations.tickets.models import UNUSED, VALID, Ticket
+from reservations.tickets.models import Ticket, TicketStatus, UseState
 from reservations.tickets.signing import Keyring, get_keyring
 
 
@@ -50,8 +50,8 @@ def live_tickets(session: Session, kid: str, today: date) -> tuple[int, date | N
     """Valid, unused tickets signed by ``kid`` for today or later, and the last such day."""
     statement = select(func.count(), func.max(col(Ticket.day))).where(
         col(Ticket.kid) == kid,
-        col(Ticket.status) == VALID,
-        col(Ticket.use_state) == UNUSED,
+        col(Ticket.status) == TicketStatus.VALID,
+        col(Ticket.use_state) == UseState.UNUSED,
         col(Ticket.day) >= today,
     )
     count, last_day = session.exec(statement).one()

@@ -1,18 +1,25 @@
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from reservations.dbtypes import UTCDateTime
 
-# Ticket.status
-VALID = "valid"
-VOID = "void"
 
-# Ticket.use_state: a ticket admits once; "left" once its party was checked out.
-UNUSED = "unused"
-INSIDE = "inside"
-LEFT = "left"
+class TicketStatus(StrEnum):
+    """``Ticket.status``: stored and shown as these values."""
+
+    VALID = "valid"
+    VOID = "void"
+
+
+class UseState(StrEnum):
+    """``Ticket.use_state``: a ticket admits once; "left" once its party was checked out."""
+
+    UNUSED = "unused"
+    INSIDE = "inside"
+    LEFT = "left"
 
 
 class Ticket(SQLModel, table=True):
@@ -26,8 +33,8 @@ class Ticket(SQLModel, table=True):
     party_size: int
     kid: str = Field(max_length=32)
     qr_payload: str = Field(max_length=512)
-    status: str = Field(default=VALID, max_length=16)
-    use_state: str = Field(default=UNUSED, max_length=16)
+    status: str = Field(default=TicketStatus.VALID, max_length=16)
+    use_state: str = Field(default=UseState.UNUSED, max_length=16)
     admitted_count: int = 0
     entered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     entered_gate: str | None = Field(default=None, max_length=64)

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from reservations import clock, db
 from reservations.booking.models import Booking, Visitor
 from reservations.dbtypes import UTCDateTime
-from reservations.tickets.models import INSIDE, LEFT, UNUSED, VALID, VOID, Ticket
+from reservations.tickets.models import Ticket, TicketStatus, UseState
 from reservations.tickets.signing import get_keyring
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -65,8 +65,8 @@ def for_bookings(session: Session, booking_ids: Iterable[int]) -> dict[int, list
 def void_for_booking(connection: Connection, booking_id: int) -> None:
     connection.execute(
         update(Ticket)
-        .where(col(Ticket.booking_id) == booking_id, col(Ticket.status) == VALID)
-        .values(status=VOID)
+        .where(col(Ticket.booking_id) == booking_id, col(Ticket.status) == TicketStatus.VALID)
+        .values(status=TicketStatus.VOID)
     )
 
 
@@ -83,11 +83,11 @@ _ENTER = db.DriverStatement(
     update(_TICKET)
     .where(
         _TICKET.c.id == bindparam("t_id"),
-        _TICKET.c.status == VALID,
-        _TICKET.c.use_state == UNUSED,
+        _TICKET.c.status == TicketStatus.VALID,
+        _TICKET.c.use_state == UseState.UNUSED,
     )
     .values(
-        use_state=INSIDE,
+        use_state=UseState.INSIDE,
         admitted_count=bindparam("t_people", type_=Integer),
         entered_at=bindparam("t_now", type_=UTCDateTime()),
         entered_gate=bindparam("t_gate"),
@@ -96,8 +96,8 @@ _ENTER = db.DriverStatement(
 )
 _LEAVE = db.DriverStatement(
     update(_TICKET)
-    .where(_TICKET.c.id == bindparam("t_id"), _TICKET.c.use_state == INSIDE)
-    .values(use_state=LEFT, exited_at=bindparam("t_now", type_=UTCDateTime()))
+    .where(_TICKET.c.id == bindparam("t_id"), _TICKET.c.use_state == UseState.INSIDE)
+    .values(use_state=UseState.LEFT, exited_at=bindparam("t_now", type_=UTCDateTime()))
     .returning(_TICKET.c.admitted_count)
 )
 
@@ -120,8 +120,8 @@ def leave_day(connection: Connection, day: date, at: datetime) -> int:
     """Every ticket of ``day`` still inside has left, at ``at``: how many tickets."""
     left = connection.execute(
         update(_TICKET)
-        .where(_TICKET.c.day == day, _TICKET.c.use_state == INSIDE)
-        .values(use_state=LEFT, exited_at=at)
+        .where(_TICKET.c.day == day, _TICKET.c.use_state == UseState.INSIDE)
+        .values(use_state=UseState.LEFT, exited_at=at)
         .returning(_TICKET.c.id)
     ).all()
     return len(left)

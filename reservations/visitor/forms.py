@@ -16,7 +16,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Depends, Form
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from reservations.booking import identities
 from reservations.booking.errors import InvalidIdNumber, InvalidPhone
@@ -111,35 +111,38 @@ def new_form_key() -> str:
     return secrets.token_urlsafe(24)
 
 
-_Text = Annotated[str, Form(max_length=200)]
-_Texts = Annotated[list[str] | None, Form()]
+_Text = Annotated[str, Field(max_length=200)]
 
 
-def posted_booking_form(
-    slot_id: _Text = "",
-    visitor_name: _Texts = None,
-    visitor_id_type: _Texts = None,
-    visitor_id_number: _Texts = None,
-    phone: _Text = "",
-    email: _Text = "",
-    consent: _Text = "",
-    sensitive_consent: _Text = "",
-    guardian_consent: _Text = "",
-    form_key: _Text = "",
-) -> BookingForm:
-    """The booking form as a browser posts it (the booking and the waiting list pages),
-    trimmed to what the form can carry."""
+class PostedBookingFields(BaseModel):
+    """The booking form's fields as a browser posts them (the booking and the waiting list
+    pages): one visitor per position of the three repeated fields."""
+
+    slot_id: _Text = ""
+    visitor_name: list[str] | None = None
+    visitor_id_type: list[str] | None = None
+    visitor_id_number: list[str] | None = None
+    phone: _Text = ""
+    email: _Text = ""
+    consent: _Text = ""
+    sensitive_consent: _Text = ""
+    guardian_consent: _Text = ""
+    form_key: _Text = ""
+
+
+def posted_booking_form(fields: Annotated[PostedBookingFields, Form()]) -> BookingForm:
+    """The posted booking form, trimmed to what the form can carry."""
     return BookingForm.from_fields(
-        slot_id=slot_id,
-        names=[value[:200] for value in visitor_name or []],
-        id_types=[value[:32] for value in visitor_id_type or []],
-        id_numbers=[value[:200] for value in visitor_id_number or []],
-        phone=phone,
-        email=email,
-        consent=bool(consent),
-        sensitive_consent=bool(sensitive_consent),
-        guardian_consent=bool(guardian_consent),
-        form_key=form_key if _FORM_KEY.match(form_key) else new_form_key(),
+        slot_id=fields.slot_id,
+        names=[value[:200] for value in fields.visitor_name or []],
+        id_types=[value[:32] for value in fields.visitor_id_type or []],
+        id_numbers=[value[:200] for value in fields.visitor_id_number or []],
+        phone=fields.phone,
+        email=fields.email,
+        consent=bool(fields.consent),
+        sensitive_consent=bool(fields.sensitive_consent),
+        guardian_consent=bool(fields.guardian_consent),
+        form_key=fields.form_key if _FORM_KEY.match(fields.form_key) else new_form_key(),
         max_rows=MAX_ROWS,
     )
 

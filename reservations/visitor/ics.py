@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from reservations import clock
+from reservations.booking.models import BookingStatus
 from reservations.booking.schemas import BookingOut
 
 PRODUCT = "-//Zhengzhou Cybersecurity Science and Technology Museum//Reservations//EN"
@@ -53,7 +54,7 @@ def event(
 ) -> bytes:
     start = clock.localize(booking.day, booking.slot.start)
     end = clock.localize(booking.day, booking.slot.end)
-    cancelled = booking.status == "cancelled"
+    cancelled = booking.status == BookingStatus.CANCELLED
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",

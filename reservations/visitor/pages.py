@@ -10,16 +10,16 @@ from __future__ import annotations
 import contextlib
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session
 
 from reservations import clock
 from reservations.booking import placement
 from reservations.booking import service as booking_service
 from reservations.booking.errors import CannotCancel
+from reservations.booking.models import BookingStatus
 from reservations.booking.schemas import BookingOut, BookingRequest
 from reservations.errors import DomainError, NotFound
 from reservations.gate import service as gate
@@ -27,7 +27,19 @@ from reservations.http import DbSession, language_of, undo_refused
 from reservations.museum import service as museum
 from reservations.protection.guard import guard_booking, guard_lookup
 from reservations.rules import service as rules_service
-from reservations.visitor import calendar, forms, grants, ics
+from reservations.rules.schema import Rules
+from reservations.visitor import calendar, form_page, forms, grants, ics
+from reservations.visitor.booking_view import (
+    just_booked,
+    just_done,
+    manage_path,
+    private_headers,
+    private_page,
+    redirect,
+    site_url,
+    visit_context,
+)
+from reservations.visitor.form_page import FormPage
 from reservations.visitor.forms import BookingForm, LookupForm, Problems
 from reservations.visitor.text import (
     BOOKING_TONE,
@@ -36,7 +48,6 @@ from reservations.visitor.text import (
     MomentText,
     Msg,
     booking_status,
-    ticket_status,
 )
 from reservations.waitlist import pages as waitlist_pages
 from reservations.web import csrf, i18n
@@ -45,11 +56,6 @@ from reservations.web.templating import render_page
 router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=200)]
-_PRIVATE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex, nofollow",
-}
 
 
 # --- the calendar ----------------------------------------------------------------------------
@@ -79,40 +85,29 @@ def home(request: Request, session: DbSession) -> Response:
 # --- the booking form ------------------------------------------------------------------------
 
 
-def _booking_page(
-    request: Request,
-    session: Session,
-    day: date,
-    form: BookingForm,
-    problems: Problems | None = None,
-    *,
-    status_code: int = 200,
-) -> Response:
-    rules = rules_service.current(session)
-    view = calendar.one_day(session, day)
-    problems = problems or {}
+def _also_on_booking_page(
+    session: Session, view: calendar.DayView, form: BookingForm, rules: Rules
+) -> dict[str, Any]:
     if not form.slot_id:
         open_slots = [slot for slot in view.slots if slot.is_open]
         if len(open_slots) == 1:
             form.slot_id = open_slots[0].id
-    other_days = [d for d in calendar.upcoming(session).days if d.bookable and d.day != day]
-    return render_page(
-        request,
-        "visitor/book.html",
-        {
-            "day": view,
-            **forms.page_values(form, problems, rules),
-            "other_days": other_days,
-            "visit_date": day.isoformat(),
-        },
-        status_code=status_code,
-    )
+    other_days = [d for d in calendar.upcoming(session).days if d.bookable and d.day != view.day]
+    return {"other_days": other_days}
+
+
+BOOKING_FORM = FormPage(
+    template="visitor/book.html",
+    model=BookingRequest,
+    fixable=form_page.FIXABLE | {"sold_out"},
+    also_shows=_also_on_booking_page,
+)
 
 
 @router.get("/book/{day}")
 def booking_form(request: Request, session: DbSession, day: date, slot: str = "") -> Response:
     form = BookingForm(slot_id=slot[:16], form_key=forms.new_form_key())
-    return _booking_page(request, session, day, form)
+    return BOOKING_FORM.show(request, session, day, form)
 
 
 @router.post("/book/{day}", dependencies=[Depends(guard_booking)])
@@ -124,56 +119,15 @@ def submit_booking(
     csrf_token: Text = "",
 ) -> Response:
     csrf.check(request, csrf_token)
-    language = language_of(request)
-    # Rules at most a second old: enough to list the form's problems before any write,
-    # and the placement path checks the limit again with the rules in force.
-    max_visitors = rules_service.recent().individual.max_visitors_per_booking
-    try:
-        booking_request = forms.build_request(form, day, language, clock.today(), max_visitors)
-        reference, token = _create_once(session, booking_request, form.form_key, language)
-    except DomainError as error:
-        if not fixable_on_form(error):
-            raise
-        # Nothing of a refused booking may be kept; the form is answered from reads only.
-        undo_refused(session, error)
-        rules = rules_service.current(session)
-        problems = forms.problems_for(error, form, rules, day)
-        return _booking_page(request, session, day, form, problems, status_code=error.status)
-    return RedirectResponse(
-        f"/my/{quote(reference)}/{quote(token)}?booked=1",
-        status_code=303,
-        headers={"Cache-Control": "no-store"},
-    )
 
+    def book(booking_request: BookingRequest, language: str) -> Response:
+        # Book once per form: a second tap on a slow connection gets the first booking back.
+        once = placement.Once.for_form("booking-page", form.form_key, booking_request)
+        placed = booking_service.create(session, booking_request, language, once)
+        assert placed.manage_token is not None
+        return just_booked(placed.reference, placed.manage_token, {"Cache-Control": "no-store"})
 
-_FIXABLE = frozenset(
-    {
-        "validation_error",
-        "invalid_id_number",
-        "invalid_phone",
-        "consent_required",
-        "too_many_visitors",
-        "minor_without_guardian",
-        "booking_window",
-        "sold_out",
-        "duplicate_visitor",
-        "visitor_banned",
-    }
-)
-
-
-def fixable_on_form(error: DomainError) -> bool:
-    return error.code in _FIXABLE
-
-
-def _create_once(
-    session: Session, request: BookingRequest, form_key: str, language: str
-) -> tuple[str, str]:
-    """Book once per form: a second tap on a slow connection gets the first booking back."""
-    once = placement.Once.for_form("booking-page", form_key, request)
-    placed = booking_service.create(session, request, language, once)
-    assert placed.manage_token is not None
-    return placed.reference, placed.manage_token
+    return BOOKING_FORM.submit(request, session, day, form, book)
 
 
 @router.post("/book/{day}/edit")
@@ -189,55 +143,31 @@ def edit_booking_form(
     """Without JavaScript: add or remove a companion row, or move the form to another day,
     keeping what the visitor typed."""
     csrf.check(request, csrf_token)
-    rules = rules_service.current(session)
-    forms.change_rows(form, change, rules.individual.max_visitors_per_booking)
     if change == "move":
         with contextlib.suppress(ValueError):
             day = date.fromisoformat(move_to)
         form.slot_id = ""
-    return _booking_page(request, session, day, form)
+    return BOOKING_FORM.edit(request, session, day, form, change)
 
 
 # --- the tickets: the private management link ---------------------------------------------
 
 
-def _ticket_views(booking: BookingOut) -> list[dict[str, Any]]:
-    views = []
-    for number, ticket in enumerate(booking.tickets, start=1):
-        views.append(
-            {
-                "ticket": ticket,
-                "number": number,
-                "status": ticket_status(ticket.status, ticket.used),
-                "usable": ticket.status == "valid" and not ticket.used,
-                "filename": f"ticket-{booking.reference}-{number}.png",
-            }
-        )
-    return views
-
-
 def _booking_context(session: Session, booking: BookingOut) -> dict[str, Any]:
-    rules = rules_service.current(session)
-    opens, closes = gate.entry_window(rules, booking.day, booking.slot.start, booking.slot.end)
     now = clock.now()
     deadline = booking.cancellable_until
     return {
         "booking": booking,
-        "tickets": _ticket_views(booking),
+        **visit_context(rules_service.current(session), booking),
         "status_text": booking_status(booking.status),
         "status_tone": BOOKING_TONE.get(booking.status, "muted"),
         "date_text": DateText(booking.day, "long"),
-        "entry_opens": f"{opens:%H:%M}",
-        "entry_closes": f"{closes:%H:%M}",
         "cancellable": deadline is not None and now < deadline,
         "deadline_text": MomentText(deadline) if deadline is not None else None,
-        "upcoming": booking.day >= now.date() and booking.status in ("confirmed", "pending"),
+        "upcoming": booking.day >= now.date()
+        and booking.status in (BookingStatus.CONFIRMED, BookingStatus.PENDING),
         "is_team": booking.channel == "team",
     }
-
-
-def _manage_path(reference: str, token: str) -> str:
-    return f"/my/{quote(reference)}/{quote(token)}"
 
 
 def _manage_page(
@@ -249,25 +179,18 @@ def _manage_page(
     problems: Problems | None = None,
     status_code: int = 200,
 ) -> Response:
-    path = _manage_path(booking.reference, token)
+    path = manage_path(booking.reference, token)
     context = _booking_context(session, booking)
     context.update(
         {
             **museum_context(session),
             "manage_path": path,
-            "manage_url": str(request.base_url).rstrip("/") + path,
-            "just_booked": request.query_params.get("booked") == "1",
-            "just_cancelled": request.query_params.get("cancelled") == "1",
+            "manage_url": site_url(request, path),
+            **just_done(request, "booked", "cancelled"),
             "problems": problems or {},
         }
     )
-    return render_page(
-        request,
-        "visitor/booking.html",
-        context,
-        status_code=status_code,
-        headers=dict(_PRIVATE_HEADERS),
-    )
+    return private_page(request, "visitor/booking.html", context, status_code=status_code)
 
 
 @router.get("/my/{reference}/{token}")
@@ -281,8 +204,8 @@ def print_tickets(request: Request, session: DbSession, reference: str, token: s
     booking = booking_service.read(session, reference, token)
     context = _booking_context(session, booking)
     context.update(museum_context(session))
-    context["manage_path"] = _manage_path(booking.reference, token)
-    return render_page(request, "visitor/print.html", context, headers=dict(_PRIVATE_HEADERS))
+    context["manage_path"] = manage_path(booking.reference, token)
+    return private_page(request, "visitor/print.html", context)
 
 
 @router.get("/my/{reference}/{token}/calendar.ics")
@@ -301,7 +224,7 @@ def calendar_file(request: Request, session: DbSession, reference: str, token: s
                 count=booking.party_size,
                 opens=f"{opens:%H:%M}",
                 closes=f"{closes:%H:%M}",
-                link=str(request.base_url).rstrip("/") + "/my",
+                link=site_url(request, "/my"),
             )
         )
         body = ics.event(
@@ -312,7 +235,7 @@ def calendar_file(request: Request, session: DbSession, reference: str, token: s
             reminder=str(Msg("明天参观郑州网络安全科技馆，请带好证件原件。")),
             host=request.url.hostname or "localhost",
         )
-    headers = dict(_PRIVATE_HEADERS)
+    headers = private_headers()
     headers["Content-Disposition"] = f'attachment; filename="visit-{booking.reference}.ics"'
     return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
 
@@ -339,11 +262,7 @@ def cancel_with_link(
             problems={"cancel": CANNOT_CANCEL},
             status_code=409,
         )
-    return RedirectResponse(
-        _manage_path(booking.reference, token) + "?cancelled=1",
-        status_code=303,
-        headers=dict(_PRIVATE_HEADERS),
-    )
+    return redirect(manage_path(booking.reference, token) + "?cancelled=1", private_headers())
 
 
 CANNOT_CANCEL = Msg("这笔预约已不能取消：可能已经取消，或已过取消截止时间。")

@@ -7,8 +7,10 @@ from datetime import date, datetime
 
 from markupsafe import Markup, escape
 
+from reservations.booking.models import BookingStatus
 from reservations.errors import DomainError
 from reservations.privacy.documents import DOCUMENT_KINDS
+from reservations.tickets.models import TicketStatus
 from reservations.web import i18n
 
 
@@ -119,24 +121,24 @@ ID_TYPES: tuple[tuple[str, Msg], ...] = tuple(
     (kind.value, Msg(kind.label)) for kind in DOCUMENT_KINDS
 )
 
-BOOKING_STATUS = {
-    "pending": Msg("等待审核"),
-    "confirmed": Msg("已确认"),
-    "cancelled": Msg("已取消"),
-    "rejected": Msg("未通过审核"),
-    "checked_in": Msg("已入馆"),
-    "no_show": Msg("预约后未到馆"),
-    "expired": Msg("已过期"),
+BOOKING_STATUS: dict[str, Msg] = {
+    BookingStatus.PENDING: Msg("等待审核"),
+    BookingStatus.CONFIRMED: Msg("已确认"),
+    BookingStatus.CANCELLED: Msg("已取消"),
+    BookingStatus.REJECTED: Msg("未通过审核"),
+    BookingStatus.CHECKED_IN: Msg("已入馆"),
+    BookingStatus.NO_SHOW: Msg("预约后未到馆"),
+    BookingStatus.EXPIRED: Msg("已过期"),
 }
 # The badge colour of each status (see app.css).
-BOOKING_TONE = {
-    "pending": "warn",
-    "confirmed": "ok",
-    "cancelled": "bad",
-    "rejected": "bad",
-    "checked_in": "ok",
-    "no_show": "bad",
-    "expired": "bad",
+BOOKING_TONE: dict[str, str] = {
+    BookingStatus.PENDING: "warn",
+    BookingStatus.CONFIRMED: "ok",
+    BookingStatus.CANCELLED: "bad",
+    BookingStatus.REJECTED: "bad",
+    BookingStatus.CHECKED_IN: "ok",
+    BookingStatus.NO_SHOW: "bad",
+    BookingStatus.EXPIRED: "bad",
 }
 
 
@@ -145,6 +147,6 @@ def booking_status(status: str) -> Msg:
 
 
 def ticket_status(status: str, used: bool) -> Msg:
-    if status != "valid":
+    if status != TicketStatus.VALID:
         return Msg("已作废")
     return Msg("已使用") if used else Msg("有效")

@@ -13,7 +13,7 @@ from reservations.auth.staff_session import AdminPage
 from reservations.http import DbSession
 from reservations.rules import service as rules_service
 from reservations.waitlist import service
-from reservations.waitlist.models import BOOKED, EXPIRED, LEFT, OFFERED, WAITING
+from reservations.waitlist.models import WaitingStatus
 from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
@@ -22,13 +22,19 @@ router = APIRouter(include_in_schema=False)
 DAYS_BACK = 7
 
 STATUS_LABELS = {
-    WAITING: "候补中",
-    OFFERED: "已保留待确认",
-    BOOKED: "已确认预约",
-    EXPIRED: "已结束",
-    LEFT: "已退出",
+    WaitingStatus.WAITING: "候补中",
+    WaitingStatus.OFFERED: "已保留待确认",
+    WaitingStatus.BOOKED: "已确认预约",
+    WaitingStatus.EXPIRED: "已结束",
+    WaitingStatus.LEFT: "已退出",
 }
-STATUS_TONES = {WAITING: "warn", OFFERED: "ok", BOOKED: "ok", EXPIRED: "bad", LEFT: ""}
+STATUS_TONES = {
+    WaitingStatus.WAITING: "warn",
+    WaitingStatus.OFFERED: "ok",
+    WaitingStatus.BOOKED: "ok",
+    WaitingStatus.EXPIRED: "bad",
+    WaitingStatus.LEFT: "",
+}
 
 
 @router.get("/admin/waiting-list")

@@ -6,6 +6,7 @@ index guarantees one booking *or* waiting entry per person and day, whatever rac
 """
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, Index
 from sqlmodel import Field, SQLModel
@@ -13,13 +14,18 @@ from sqlmodel import Field, SQLModel
 from reservations import languages
 from reservations.dbtypes import UTCDateTime
 
-# WaitingEntry.status
-WAITING = "waiting"  # in line
-OFFERED = "offered"  # places are held for it until offer_expires_at
-BOOKED = "booked"  # the offer became a booking (booking_id)
-EXPIRED = "expired"  # the offer ran out, or the day's booking window closed while waiting
-LEFT = "left"  # the visitor left the list
-OPEN_STATUSES = (WAITING, OFFERED)
+
+class WaitingStatus(StrEnum):
+    """``WaitingEntry.status``: stored and shown as these values."""
+
+    WAITING = "waiting"  # in line
+    OFFERED = "offered"  # places are held for it until offer_expires_at
+    BOOKED = "booked"  # the offer became a booking (booking_id)
+    EXPIRED = "expired"  # the offer ran out, or the day's booking window closed while waiting
+    LEFT = "left"  # the visitor left the list
+
+
+OPEN_STATUSES = (WaitingStatus.WAITING, WaitingStatus.OFFERED)
 
 
 class WaitingEntry(SQLModel, table=True):

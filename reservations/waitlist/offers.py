@@ -46,7 +46,7 @@ from reservations.privacy.vault import DecryptionError, get_vault
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules, Slot, minutes_of
 from reservations.waitlist import retention, store
-from reservations.waitlist.models import EXPIRED, OFFERED, WAITING
+from reservations.waitlist.models import WaitingStatus
 from reservations.web import i18n
 
 log = logging.getLogger("reservations.waitlist")
@@ -140,7 +140,7 @@ def offer_day(day: date, now: datetime) -> list[int]:
             _Waiting(row.id, row.slot_id, row.party_size)
             for row in connection.execute(
                 select(ENTRY.c.id, ENTRY.c.slot_id, ENTRY.c.party_size)
-                .where(ENTRY.c.day == day, ENTRY.c.status == WAITING)
+                .where(ENTRY.c.day == day, ENTRY.c.status == WaitingStatus.WAITING)
                 .order_by(ENTRY.c.id)
             )
         ]
@@ -220,7 +220,9 @@ def _offer(
 
 def expire_offers(now: datetime, days: Collection[date] | None = None) -> int:
     """Offers not confirmed in time end; their places return (and go to the next entry)."""
-    due = select(ENTRY.c.id).where(ENTRY.c.status == OFFERED, ENTRY.c.offer_expires_at <= now)
+    due = select(ENTRY.c.id).where(
+        ENTRY.c.status == WaitingStatus.OFFERED, ENTRY.c.offer_expires_at <= now
+    )
     if days is not None:
         due = due.where(ENTRY.c.day.in_(list(days)))
     with db.transaction(write=False) as session:
@@ -231,9 +233,9 @@ def expire_offers(now: datetime, days: Collection[date] | None = None) -> int:
             ended = store.end(
                 session.connection(),
                 entry_id,
-                status=EXPIRED,
+                status=WaitingStatus.EXPIRED,
                 now=now,
-                was=(OFFERED,),
+                was=(WaitingStatus.OFFERED,),
                 offer_due_by=now,
             )
         expired += ended is not None
@@ -243,7 +245,7 @@ def expire_offers(now: datetime, days: Collection[date] | None = None) -> int:
 def close_windows(now: datetime, rules: Rules) -> int:
     """Entries still waiting for a day that can no longer be booked end as expired."""
     due = select(ENTRY.c.id).where(
-        ENTRY.c.status == WAITING, ENTRY.c.day < first_open_day(rules, now)
+        ENTRY.c.status == WaitingStatus.WAITING, ENTRY.c.day < first_open_day(rules, now)
     )
     with db.transaction(write=False) as session:
         entry_ids = list(session.connection().execute(due).scalars())
@@ -254,8 +256,13 @@ def close_windows(now: datetime, rules: Rules) -> int:
         ended = list(
             connection.execute(
                 update(ENTRY)
-                .where(ENTRY.c.id.in_(entry_ids), ENTRY.c.status == WAITING)
-                .values(status=EXPIRED, ended_at=now, updated_at=now, manage_token_enc=None)
+                .where(ENTRY.c.id.in_(entry_ids), ENTRY.c.status == WaitingStatus.WAITING)
+                .values(
+                    status=WaitingStatus.EXPIRED,
+                    ended_at=now,
+                    updated_at=now,
+                    manage_token_enc=None,
+                )
                 .returning(ENTRY.c.id)
             ).scalars()
         )
@@ -301,7 +308,7 @@ def notify(entry_ids: Iterable[int]) -> dict[str, int]:
     letters: list[tuple[int, Recipient, Message]] = []
     with db.transaction(write=False) as session:
         rows = session.connection().execute(
-            select(ENTRY).where(ENTRY.c.id.in_(wanted), ENTRY.c.status == OFFERED)
+            select(ENTRY).where(ENTRY.c.id.in_(wanted), ENTRY.c.status == WaitingStatus.OFFERED)
         )
         for entry in rows:
             try:
@@ -385,7 +392,9 @@ def _days_waiting(now: datetime, rules: Rules) -> list[date]:
     with db.transaction(write=False) as session:
         found = session.connection().execute(
             select(ENTRY.c.day)
-            .where(ENTRY.c.status == WAITING, ENTRY.c.day >= first_open_day(rules, now))
+            .where(
+                ENTRY.c.status == WaitingStatus.WAITING, ENTRY.c.day >= first_open_day(rules, now)
+            )
             .distinct()
             .order_by(ENTRY.c.day)
         )

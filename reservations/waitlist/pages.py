@@ -8,29 +8,39 @@ JavaScript; the join form is the booking form's (``visitor/_macros.html``) with 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlmodel import Session
 
 from reservations import clock, db
 from reservations.booking import placement
-from reservations.booking.schemas import BookingOut, LookupRequest
+from reservations.booking.schemas import BookingRequest, LookupRequest
 from reservations.errors import DomainError, NotFound
-from reservations.gate import service as gate
-from reservations.http import DbSession, language_of, undo_refused
+from reservations.http import DbSession, undo_refused
 from reservations.protection.guard import guard_booking
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
-from reservations.visitor import calendar, forms, grants
+from reservations.visitor import calendar, form_page, forms, grants
+from reservations.visitor.booking_view import (
+    just_booked,
+    just_done,
+    private_headers,
+    private_page,
+    redirect,
+    site_url,
+    visit_context,
+)
+from reservations.visitor.form_page import FormPage
 from reservations.visitor.forms import BookingForm, Problems
-from reservations.visitor.text import DateText, MomentText, Msg, ticket_status
+from reservations.visitor.text import DateText, MomentText, Msg
 from reservations.waitlist import service
 from reservations.waitlist.errors import NoOffer, NotWaiting
-from reservations.waitlist.models import WaitingEntry
+from reservations.waitlist.models import OPEN_STATUSES, WaitingEntry, WaitingStatus
 from reservations.waitlist.router import link_base
 from reservations.waitlist.schemas import WaitingEntryOut, WaitingListRequest
 from reservations.web import csrf
@@ -39,44 +49,22 @@ from reservations.web.templating import render_page
 router = APIRouter(include_in_schema=False)
 
 Text = Annotated[str, Form(max_length=200)]
-_PRIVATE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex, nofollow",
-}
 # Grants of "my bookings" for waiting entries are kept apart from those of bookings.
 _GRANT_PREFIX = "waiting:"
 
-# What the join form answers with the form again, its problems next to the fields.
-_FIXABLE = frozenset(
-    {
-        "validation_error",
-        "invalid_id_number",
-        "invalid_phone",
-        "consent_required",
-        "too_many_visitors",
-        "minor_without_guardian",
-        "booking_window",
-        "duplicate_visitor",
-        "visitor_banned",
-        "places_available",
-        "waiting_list_closed",
-    }
-)
-
-STATUS_TEXT = {
-    "waiting": Msg("候补中"),
-    "offered": Msg("名额已保留，待确认"),
-    "booked": Msg("已确认预约"),
-    "expired": Msg("已结束"),
-    "left": Msg("已退出"),
+STATUS_TEXT: dict[str, Msg] = {
+    WaitingStatus.WAITING: Msg("候补中"),
+    WaitingStatus.OFFERED: Msg("名额已保留，待确认"),
+    WaitingStatus.BOOKED: Msg("已确认预约"),
+    WaitingStatus.EXPIRED: Msg("已结束"),
+    WaitingStatus.LEFT: Msg("已退出"),
 }
-STATUS_TONE = {
-    "waiting": "warn",
-    "offered": "ok",
-    "booked": "ok",
-    "expired": "bad",
-    "left": "muted",
+STATUS_TONE: dict[str, str] = {
+    WaitingStatus.WAITING: "warn",
+    WaitingStatus.OFFERED: "ok",
+    WaitingStatus.BOOKED: "ok",
+    WaitingStatus.EXPIRED: "bad",
+    WaitingStatus.LEFT: "muted",
 }
 
 # --- joining -------------------------------------------------------------------------------
@@ -98,35 +86,24 @@ def join_state(day: calendar.DayView, rules: Rules) -> str:
     return BOOKABLE
 
 
-def _join_page(
-    request: Request,
-    session: Session,
-    day: date,
-    form: BookingForm,
-    problems: Problems | None = None,
-    *,
-    status_code: int = 200,
-) -> Response:
-    rules = rules_service.current(session)
-    view = calendar.one_day(session, day)
-    problems = problems or {}
-    return render_page(
-        request,
-        "waitlist/join.html",
-        {
-            "day": view,
-            "state": join_state(view, rules),
-            **forms.page_values(form, problems, rules),
-            "visit_date": day.isoformat(),
-        },
-        status_code=status_code,
-    )
+def _also_on_join_page(
+    session: Session, view: calendar.DayView, form: BookingForm, rules: Rules
+) -> dict[str, Any]:
+    return {"state": join_state(view, rules)}
+
+
+JOIN_FORM = FormPage(
+    template="waitlist/join.html",
+    model=WaitingListRequest,
+    fixable=form_page.FIXABLE | {"places_available", "waiting_list_closed"},
+    also_shows=_also_on_join_page,
+)
 
 
 @router.get("/waitlist/{day}")
 def join_form(request: Request, session: DbSession, day: date, slot: str = "") -> Response:
     form = BookingForm(slot_id=slot[:16], form_key=forms.new_form_key())
-    return _join_page(request, session, day, form)
+    return JOIN_FORM.show(request, session, day, form)
 
 
 @router.post("/waitlist/{day}", dependencies=[Depends(guard_booking)])
@@ -138,29 +115,19 @@ def submit_join(
     csrf_token: Text = "",
 ) -> Response:
     csrf.check(request, csrf_token)
-    language = language_of(request)
-    max_visitors = rules_service.recent().individual.max_visitors_per_booking
-    try:
-        built = forms.build_request(
-            form, day, language, clock.today(), max_visitors, model=WaitingListRequest
-        )
+
+    def join(built: BookingRequest, language: str) -> Response:
         assert isinstance(built, WaitingListRequest)
         # A second tap on a slow connection gets the first entry back.
         once = placement.Once.for_form("waiting-list-page", form.form_key, built)
         joined = service.join(session, built, language, link_base=link_base(request), once=once)
-    except DomainError as error:
-        if error.code not in _FIXABLE:
-            raise
-        undo_refused(session, error)
-        rules = rules_service.current(session)
-        problems = forms.problems_for(error, form, rules, day)
-        return _join_page(request, session, day, form, problems, status_code=error.status)
-    assert joined.manage_token is not None
-    return RedirectResponse(
-        entry_path(joined.reference, joined.manage_token) + "?joined=1",
-        status_code=303,
-        headers={"Cache-Control": "no-store"},
-    )
+        assert joined.manage_token is not None
+        return redirect(
+            entry_path(joined.reference, joined.manage_token) + "?joined=1",
+            {"Cache-Control": "no-store"},
+        )
+
+    return JOIN_FORM.submit(request, session, day, form, join)
 
 
 @router.post("/waitlist/{day}/edit")
@@ -174,9 +141,7 @@ def edit_join_form(
 ) -> Response:
     """Without JavaScript: add or remove a companion row, keeping what was typed."""
     csrf.check(request, csrf_token)
-    rules = rules_service.current(session)
-    forms.change_rows(form, change, rules.individual.max_visitors_per_booking)
-    return _join_page(request, session, day, form)
+    return JOIN_FORM.edit(request, session, day, form, change)
 
 
 # --- the entry's private page ----------------------------------------------------------------
@@ -196,15 +161,15 @@ def entry_context(session: Session, entry: WaitingEntryOut) -> dict[str, Any]:
         "status_tone": STATUS_TONE.get(entry.status, "muted"),
         "date_text": DateText(entry.day, "long"),
         "slot_text": _slot_text(rules, entry.slot_id),
-        "open": entry.status in ("waiting", "offered"),
+        "open": entry.status in OPEN_STATUSES,
         "offer_standing": entry.offer is not None
-        and entry.status == "offered"
+        and entry.status == WaitingStatus.OFFERED.value
         and entry.offer.expires_at > now,
         "deadline_text": MomentText(entry.offer.expires_at) if entry.offer else None,
         "offer_minutes": rules.waiting_list.offer_minutes,
     }
     if entry.booking is not None:
-        context.update(_booking_context(rules, entry.booking))
+        context.update(visit_context(rules, entry.booking))
     return context
 
 
@@ -213,24 +178,6 @@ def _slot_text(rules: Rules, slot_id: str | None) -> Msg | str:
     if slot is None:
         return Msg("任意时段")
     return f"{slot.start}–{slot.end}"
-
-
-def _booking_context(rules: Rules, booking: BookingOut) -> dict[str, Any]:
-    opens, closes = gate.entry_window(rules, booking.day, booking.slot.start, booking.slot.end)
-    return {
-        "tickets": [
-            {
-                "ticket": ticket,
-                "number": number,
-                "status": ticket_status(ticket.status, ticket.used),
-                "usable": ticket.status == "valid" and not ticket.used,
-                "filename": f"ticket-{booking.reference}-{number}.png",
-            }
-            for number, ticket in enumerate(booking.tickets, start=1)
-        ],
-        "entry_opens": f"{opens:%H:%M}",
-        "entry_closes": f"{closes:%H:%M}",
-    }
 
 
 def _entry_page(
@@ -247,19 +194,12 @@ def _entry_page(
     context.update(
         {
             "entry_path": path,
-            "entry_url": str(request.base_url).rstrip("/") + path,
-            "just_joined": request.query_params.get("joined") == "1",
-            "just_left": request.query_params.get("left") == "1",
+            "entry_url": site_url(request, path),
+            **just_done(request, "joined", "left"),
             "problems": problems or {},
         }
     )
-    return render_page(
-        request,
-        "waitlist/entry.html",
-        context,
-        status_code=status_code,
-        headers=dict(_PRIVATE_HEADERS),
-    )
+    return private_page(request, "waitlist/entry.html", context, status_code=status_code)
 
 
 @router.get("/waitlist/entry/{reference}/{token}")
@@ -272,15 +212,15 @@ def accept_offer(
     request: Request, session: DbSession, reference: str, token: str, csrf_token: Text = ""
 ) -> Response:
     csrf.check(request, csrf_token)
-    try:
-        placed = service.accept(session, reference, token)
-    except NoOffer as error:
-        undo_refused(session, error)
-        current = service.read(session, reference, token)
-        return _entry_page(
-            request, session, current, token, problems={"accept": NO_OFFER}, status_code=409
-        )
-    return _booking_link(placed)
+    return _on_entry_page(
+        request,
+        session,
+        reference,
+        token,
+        lambda: _booking_link(service.accept(session, reference, token)),
+        refused=NoOffer,
+        problems={"accept": NO_OFFER},
+    )
 
 
 @router.post("/waitlist/entry/{reference}/{token}/leave")
@@ -288,29 +228,45 @@ def leave_list(
     request: Request, session: DbSession, reference: str, token: str, csrf_token: Text = ""
 ) -> Response:
     csrf.check(request, csrf_token)
-    try:
+
+    def leave() -> Response:
         entry = service.leave(session, reference, token)
-    except NotWaiting as error:
+        return redirect(entry_path(entry.reference, token) + "?left=1", private_headers())
+
+    return _on_entry_page(
+        request,
+        session,
+        reference,
+        token,
+        leave,
+        refused=NotWaiting,
+        problems={"leave": NOT_WAITING},
+    )
+
+
+def _on_entry_page(
+    request: Request,
+    session: Session,
+    reference: str,
+    token: str,
+    act: Callable[[], Response],
+    *,
+    refused: type[DomainError],
+    problems: Problems,
+) -> Response:
+    """Acts on the entry from its private page; a refusal answers with the page again."""
+    try:
+        return act()
+    except refused as error:
         undo_refused(session, error)
         current = service.read(session, reference, token)
-        return _entry_page(
-            request, session, current, token, problems={"leave": NOT_WAITING}, status_code=409
-        )
-    return RedirectResponse(
-        entry_path(entry.reference, token) + "?left=1",
-        status_code=303,
-        headers=dict(_PRIVATE_HEADERS),
-    )
+        return _entry_page(request, session, current, token, problems=problems, status_code=409)
 
 
 def _booking_link(placed: placement.Placed) -> Response:
-    """The new booking's own private page: its tickets (its token is shown this once)."""
+    """The new booking's own private page."""
     assert placed.manage_token is not None
-    return RedirectResponse(
-        f"/my/{quote(placed.reference)}/{quote(placed.manage_token)}?booked=1",
-        status_code=303,
-        headers=dict(_PRIVATE_HEADERS),
-    )
+    return just_booked(placed.reference, placed.manage_token, private_headers())
 
 
 NO_OFFER = Msg("没有可确认的名额：保留时间可能已过，名额已让给下一位候补者。")
@@ -355,15 +311,15 @@ def accept_found(
     grant: Text = "",
 ) -> Response:
     csrf.check(request, csrf_token)
-    entry = _proven(request, session, reference, grant)
-    if entry is None:
-        return _found_page(request, session, None, {"form": GRANT_EXPIRED}, status_code=403)
-    try:
-        placed = service.accept_entry(session, entry)
-    except (NoOffer, NotFound) as error:
-        undo_refused(session, error)
-        return _found_page(request, session, None, {"form": NO_OFFER}, status_code=409)
-    return _booking_link(placed)
+    return _on_found_entry(
+        request,
+        session,
+        reference,
+        grant,
+        lambda entry: _booking_link(service.accept_entry(session, entry)),
+        refused=(NoOffer, NotFound),
+        refusal=NO_OFFER,
+    )
 
 
 @router.post("/my/waiting/leave")
@@ -375,15 +331,37 @@ def leave_found(
     grant: Text = "",
 ) -> Response:
     csrf.check(request, csrf_token)
+    return _on_found_entry(
+        request,
+        session,
+        reference,
+        grant,
+        lambda entry: _found_page(request, session, service.leave_entry(session, entry)),
+        refused=(NotWaiting,),
+        refusal=NOT_WAITING,
+    )
+
+
+def _on_found_entry(
+    request: Request,
+    session: Session,
+    reference: str,
+    grant: str,
+    act: Callable[[WaitingEntry], Response],
+    *,
+    refused: tuple[type[DomainError], ...],
+    refusal: Msg,
+) -> Response:
+    """Acts on an entry found in "my bookings", if this browser has just proven it is the
+    visitor's; a refusal answers with why."""
     entry = _proven(request, session, reference, grant)
     if entry is None:
         return _found_page(request, session, None, {"form": GRANT_EXPIRED}, status_code=403)
     try:
-        left = service.leave_entry(session, entry)
-    except NotWaiting as error:
+        return act(entry)
+    except refused as error:
         undo_refused(session, error)
-        return _found_page(request, session, None, {"form": NOT_WAITING}, status_code=409)
-    return _found_page(request, session, left)
+        return _found_page(request, session, None, {"form": refusal}, status_code=409)
 
 
 def _found_page(

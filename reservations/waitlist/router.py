@@ -6,13 +6,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from reservations.auth.bearer import AdminUser
-from reservations.booking.router import BookingToken, IdempotencyKey, once_for, placed_response
+from reservations.booking.router import (
+    BookingToken,
+    IdempotencyKey,
+    created_response,
+    creates,
+    once_for,
+)
 from reservations.booking.schemas import BookingOut
-from reservations.http import DbSession, Language, json_response, view_response
-from reservations.protection.guard import guard_booking
+from reservations.http import DbSession, Language, view_response
 from reservations.waitlist import service
 from reservations.waitlist.schemas import AdminDayOut, WaitingEntryOut, WaitingListRequest
 
@@ -29,12 +34,7 @@ def link_base(request: Request) -> str | None:
     return base if len(base) <= _LINK_BASE_MAX else None
 
 
-@router.post(
-    "/waiting-list",
-    status_code=201,
-    response_model=WaitingEntryOut,
-    dependencies=[Depends(guard_booking)],
-)
+@creates(router, "/waiting-list", WaitingEntryOut)
 def join(
     body: WaitingListRequest,
     request: Request,
@@ -48,8 +48,9 @@ def join(
     be booked. The answer says the position in line and how an offer will be told, and
     carries the entry's ``manage_token`` (shown once)."""
     once = once_for(service.JOIN_SCOPE, idempotency_key, body)
-    joined = service.join(session, body, language, link_base=link_base(request), once=once)
-    return json_response(joined.body, joined.status_code)
+    return created_response(
+        service.join(session, body, language, link_base=link_base(request), once=once)
+    )
 
 
 @router.get("/waiting-list/{reference}", response_model=WaitingEntryOut)
@@ -64,7 +65,7 @@ def accept(reference: str, session: DbSession, token: BookingToken = None) -> An
     """Confirm the offer: the booking with its tickets (shape of ``POST /bookings``), while
     the offer stands; otherwise ``409 no_offer``. Sent again after it succeeded, the same
     answer comes back."""
-    return placed_response(service.accept(session, reference, token))
+    return created_response(service.accept(session, reference, token))
 
 
 @router.post("/waiting-list/{reference}/leave", response_model=WaitingEntryOut)

@@ -34,30 +34,12 @@ from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
 from reservations.waitlist import offers, store, views
 from reservations.waitlist.errors import NoOffer, NotWaiting, PlacesAvailable, WaitingListClosed
-from reservations.waitlist.models import (
-    BOOKED,
-    EXPIRED,
-    LEFT,
-    OFFERED,
-    OPEN_STATUSES,
-    WAITING,
-    WaitingEntry,
-)
+from reservations.waitlist.models import OPEN_STATUSES, WaitingEntry, WaitingStatus
 from reservations.waitlist.schemas import AdminDayOut, WaitingEntryOut, WaitingListRequest
 
 JOIN_SCOPE = "waiting-list"
 ACCEPT_SCOPE = "waiting-list-accept"
 _REFERENCE_ATTEMPTS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Joined:
-    """The answer to joining: the entry's JSON exactly as sent to the client."""
-
-    reference: str
-    manage_token: str | None
-    body: bytes
-    status_code: int = 201
 
 
 # --- joining -------------------------------------------------------------------------------
@@ -70,7 +52,7 @@ def join(
     *,
     link_base: str | None = None,
     once: placement.Once | None = None,
-) -> Joined:
+) -> placement.Created:
     """Put the request's party on the day's waiting list, or raise why not."""
     party = booking_service.checked_party(request)
     now = clock.now()
@@ -133,10 +115,7 @@ def _prepare(
     vault = get_vault()
     reference = placement.new_reference()
     manage_token = placement.new_manage_token()
-    contact = {
-        **identities.phone_columns(party.phone),
-        **identities.email_columns(request.email),
-    }
+    contact = identities.contact_columns(party.phone, request.email)
     entry_row = {
         "reference": reference,
         "manage_token_hash": vault.token_hash(manage_token),
@@ -145,30 +124,18 @@ def _prepare(
         "day": request.day,
         "slot_id": request.slot_id,
         "party_size": len(party.people),
-        "status": WAITING,
+        "status": WaitingStatus.WAITING,
         "language": request.language or language,
         "created_at": now,
         "updated_at": now,
-        "phone_enc": contact.get("phone_enc"),
-        "phone_hash": contact.get("phone_hash"),
-        "phone_masked": contact.get("phone_masked"),
-        "email_enc": contact.get("email_enc"),
-        "email_masked": contact.get("email_masked"),
+        **contact,
     }
     visitor_rows = []
     masked = []
     for position, person in enumerate(party.people):
-        sealed = person.sealed_columns()
-        visitor_rows.append(
-            {
-                "position": position,
-                "role": "visitor",
-                "claim_date": request.day,
-                "is_minor": person.is_minor_on(request.day),
-                **sealed,
-            }
-        )
-        masked.append(MaskedPerson(name=sealed["name_masked"], id_masked=sealed["id_masked"]))
+        row = person.claim_row(position, "visitor", request.day)
+        visitor_rows.append(row)
+        masked.append(MaskedPerson(name=row["name_masked"], id_masked=row["id_masked"]))
     return _Prepared(reference, manage_token, entry_row, visitor_rows, masked)
 
 
@@ -186,7 +153,7 @@ _INSERT_VISITORS = insert(store.VISITOR)
 
 def _write(
     session: Session, prepared: _Prepared, rules: Rules, once: placement.Once | None
-) -> Joined:
+) -> placement.Created:
     row = prepared.entry_row
     with db.short_write(session) as connection:
         try:
@@ -209,7 +176,7 @@ def _write(
             WaitingEntryOut(
                 reference=prepared.reference,
                 manage_token=prepared.manage_token,
-                status=WAITING,
+                status=WaitingStatus.WAITING,
                 day=row["day"],
                 slot_id=row["slot_id"],
                 position=int(place),
@@ -228,15 +195,15 @@ def _write(
                 raise _AlreadyClaimed()
         # Places that came back while this entry was being written find it at once.
         db.after_commit(connection, partial(offers.offerer.kick, row["day"]))
-    return Joined(prepared.reference, prepared.manage_token, body)
+    return placement.Created(prepared.reference, prepared.manage_token, body)
 
 
-def _replay(connection: Connection, once: placement.Once) -> Joined | None:
+def _replay(connection: Connection, once: placement.Once) -> placement.Created | None:
     record = idempotency.replay(connection, once.scope, once.key, once.fingerprint)
     if record is None:
         return None
     found = json.loads(record.body)
-    return Joined(str(found["reference"]), found.get("manage_token"), record.body, 201)
+    return placement.Created(str(found["reference"]), found.get("manage_token"), record.body, 201)
 
 
 # --- one entry -----------------------------------------------------------------------------
@@ -286,11 +253,11 @@ def accept_entry(session: Session, entry: WaitingEntry) -> placement.Placed:
 
     def settle(connection: Connection, booking_id: int) -> None:
         if not store.mark_booked(connection, entry_id, booking_id, now):
-            raise NoOffer({"status": EXPIRED})
+            raise NoOffer({"status": WaitingStatus.EXPIRED})
 
     def order_for(_rules: Rules) -> placement.Order:
         expires = entry.offer_expires_at
-        if entry.status != OFFERED or expires is None or expires <= now:
+        if entry.status != WaitingStatus.OFFERED or expires is None or expires <= now:
             raise NoOffer({"status": entry.status})
         assert entry.offer_slot_id is not None
         people, phone, email = _unsealed(session, entry)
@@ -345,12 +312,12 @@ def leave(session: Session, reference: str, token: str | None) -> WaitingEntryOu
 def leave_entry(session: Session, entry: WaitingEntry) -> WaitingEntryOut:
     assert entry.id is not None
     for _attempt in range(3):
-        if entry.status == LEFT:
+        if entry.status == WaitingStatus.LEFT:
             return render(session, entry)
         if entry.status not in OPEN_STATUSES:
             raise NotWaiting({"status": entry.status})
         with db.short_write(session) as connection:
-            ended = store.end(connection, entry.id, status=LEFT, now=clock.now())
+            ended = store.end(connection, entry.id, status=WaitingStatus.LEFT, now=clock.now())
         db.begin_read(session)
         session.refresh(entry)
         if ended is not None:
@@ -364,15 +331,13 @@ def leave_entry(session: Session, entry: WaitingEntry) -> WaitingEntryOut:
 def lookup(session: Session, request: LookupRequest) -> list[tuple[WaitingEntry, WaitingEntryOut]]:
     """A visitor's entries from today on, found by phone and document together."""
     today = clock.today()
-    phone = identities.phone(request.phone)
-    person = identities.person_document(request.id_type, request.id_number, today)
-    vault = get_vault()
+    proof = identities.proof(request.phone, request.id_type, request.id_number, today)
     statement = (
         select(WaitingEntry)
         .join(Visitor, col(Visitor.waiting_entry_id) == col(WaitingEntry.id))
         .where(
-            WaitingEntry.phone_hash == vault.blind_index(phone, identities.PHONE),
-            Visitor.identity_hash == person,
+            WaitingEntry.phone_hash == proof.phone_hash,
+            Visitor.identity_hash == proof.identity_hash,
             col(WaitingEntry.day) >= today,
         )
         .order_by(col(WaitingEntry.day), col(WaitingEntry.id))
@@ -393,7 +358,7 @@ def day_list(session: Session, day: date) -> AdminDayOut:
             select(WaitingEntry).where(WaitingEntry.day == day).order_by(col(WaitingEntry.id))
         )
     )
-    counts = dict.fromkeys((WAITING, OFFERED, BOOKED, EXPIRED, LEFT), 0)
+    counts: dict[str, int] = dict.fromkeys(WaitingStatus, 0)
     for entry in entries:
         counts[entry.status] = counts.get(entry.status, 0) + 1
     rules = rules_service.current(session)

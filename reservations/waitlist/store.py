@@ -19,15 +19,7 @@ from sqlalchemy.engine import Connection
 
 from reservations.booking import capacity
 from reservations.booking.models import INDIVIDUAL, Visitor
-from reservations.waitlist.models import (
-    BOOKED,
-    EXPIRED,
-    LEFT,
-    OFFERED,
-    OPEN_STATUSES,
-    WAITING,
-    WaitingEntry,
-)
+from reservations.waitlist.models import OPEN_STATUSES, WaitingEntry, WaitingStatus
 
 # Purpose bound into the sealed manage token, kept only while the entry is open: the offer's
 # message links to the entry's private page with it.
@@ -45,7 +37,7 @@ _FREE_CLAIMS = (
 # Entries still waiting that day, in the order they joined, up to and including this one.
 POSITION = select(func.count()).where(
     ENTRY.c.day == bindparam("day"),
-    ENTRY.c.status == WAITING,
+    ENTRY.c.status == WaitingStatus.WAITING,
     ENTRY.c.id <= bindparam("entry_id"),
 )
 
@@ -78,7 +70,7 @@ def end(
     """End the entry as ``status`` if it is in one of the states ``was`` (and, with
     ``offer_due_by``, only an offer that ran out by then): its claims go, and an offer's
     places return. None when it was not in such a state any more."""
-    assert status in (EXPIRED, LEFT)
+    assert status in (WaitingStatus.EXPIRED, WaitingStatus.LEFT)
     conditions = [ENTRY.c.id == entry_id, ENTRY.c.status.in_(was)]
     if offer_due_by is not None:
         conditions.append(ENTRY.c.offer_expires_at <= offer_due_by)
@@ -116,11 +108,11 @@ def mark_booked(connection: Connection, entry_id: int, booking_id: int, now: dat
         update(ENTRY)
         .where(
             ENTRY.c.id == entry_id,
-            ENTRY.c.status == OFFERED,
+            ENTRY.c.status == WaitingStatus.OFFERED,
             ENTRY.c.offer_expires_at > now,
         )
         .values(
-            status=BOOKED,
+            status=WaitingStatus.BOOKED,
             booking_id=booking_id,
             ended_at=now,
             updated_at=now,
@@ -139,8 +131,8 @@ def mark_offered(connection: Connection, entry_id: int, values: dict[str, Any]) 
     worker offered it, or the visitor left)."""
     row = connection.execute(
         update(ENTRY)
-        .where(ENTRY.c.id == entry_id, ENTRY.c.status == WAITING)
-        .values(status=OFFERED, **values)
+        .where(ENTRY.c.id == entry_id, ENTRY.c.status == WaitingStatus.WAITING)
+        .values(status=WaitingStatus.OFFERED, **values)
         .returning(ENTRY.c.id)
     ).first()
     return row is not None

@@ -14,7 +14,7 @@ from reservations.booking.presentation import present_one
 from reservations.booking.schemas import MaskedPerson, SlotOut
 from reservations.rules.schema import Rules
 from reservations.waitlist import store
-from reservations.waitlist.models import OFFERED, WAITING, WaitingEntry
+from reservations.waitlist.models import WaitingEntry, WaitingStatus
 from reservations.waitlist.schemas import AdminEntryOut, NotifyOut, OfferOut, WaitingEntryOut
 
 
@@ -42,7 +42,7 @@ def people(session: Session, entry_ids: Sequence[int]) -> dict[int, list[MaskedP
 
 
 def position(session: Session, entry: WaitingEntry) -> int | None:
-    if entry.status != WAITING or entry.id is None:
+    if entry.status != WaitingStatus.WAITING or entry.id is None:
         return None
     counted = (
         session.connection()
@@ -99,7 +99,9 @@ def render(
         visitors=masked if masked is not None else people(session, [entry.id])[entry.id],
         notify=notify(entry, rules),
         created_at=local(entry.created_at),
-        offer=offer(entry) if entry.status == OFFERED or booking is not None else None,
+        offer=offer(entry)
+        if entry.status == WaitingStatus.OFFERED or booking is not None
+        else None,
         booking=booking,
     )
 

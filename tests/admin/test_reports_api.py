@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from reservations import clock, db
 from reservations.admin.export import safe_cell
-from reservations.booking.models import CANCELLED, NO_SHOW, PENDING, REJECTED, Booking
+from reservations.booking.models import Booking, BookingStatus
 from tests.conftest import TOMORROW, admin_headers, set_clock
 from tests.rules.test_rules_api import audit_entries, error_of
 from tests.support import people
@@ -59,10 +59,10 @@ def test_stats_count_people_per_day(client: TestClient) -> None:
         ).json()["status"]
         == "cancelled"
     )
-    add_booking(TOMORROW, "team", PENDING, 30, organization="郑州市第一中学")
-    add_booking(TOMORROW, "team", REJECTED, 12, organization="被拒绝的单位")
-    add_booking(TOMORROW, "team", CANCELLED, 20, organization="取消的单位")
-    add_booking(TOMORROW, "individual", NO_SHOW, 2)
+    add_booking(TOMORROW, "team", BookingStatus.PENDING, 30, organization="郑州市第一中学")
+    add_booking(TOMORROW, "team", BookingStatus.REJECTED, 12, organization="被拒绝的单位")
+    add_booking(TOMORROW, "team", BookingStatus.CANCELLED, 20, organization="取消的单位")
+    add_booking(TOMORROW, "individual", BookingStatus.NO_SHOW, 2)
 
     # One of the pair comes through the gate on the day.
     set_clock(client, "2026-03-10T09:05:00+08:00")
@@ -121,7 +121,9 @@ def test_a_days_bookings_as_csv_with_masked_personal_data(client: TestClient) ->
         ).status_code
         == 201
     )
-    add_booking(TOMORROW, "team", PENDING, 30, organization="=1+2", phone_masked="139****9000")
+    add_booking(
+        TOMORROW, "team", BookingStatus.PENDING, 30, organization="=1+2", phone_masked="139****9000"
+    )
 
     response = client.get("/api/v1/admin/bookings.csv", params={"date": "2026-03-10"},
                           headers=headers)  # fmt: skip

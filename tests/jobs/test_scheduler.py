@@ -20,7 +20,7 @@ from sqlalchemy import text
 from reservations import clock, db
 from reservations.bootstrap import configure_clock
 from reservations.jobs import runner, runtime
-from reservations.jobs.models import RUNNING, SCHEDULED, JobRun
+from reservations.jobs.models import JobRun, RunOutcome, RunTrigger
 from reservations.jobs.scheduler import JobScheduler
 from tests.conftest import REPO, Service, admin_headers, set_clock
 
@@ -112,12 +112,12 @@ def test_a_run_whose_process_died_is_taken_over(client: TestClient) -> None:
             session.add(
                 JobRun(
                     name=name,
-                    trigger=SCHEDULED,
+                    trigger=RunTrigger.SCHEDULED,
                     holder="machine-that-died",
                     occurrence="2026-03-10",
                     started_at=started,
                     lease_until=clock.now() + timedelta(minutes=lease_left),
-                    outcome=RUNNING,
+                    outcome=RunOutcome.RUNNING,
                 )
             )
     ran = {run.name: run for run in runner.run_due("machine-2")}
