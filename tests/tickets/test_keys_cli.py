@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from reservations.bootstrap import reset_process_state
 from reservations.cli import main
+from reservations.tickets.signing import Keyring
 from tests.conftest import REPO, Service, set_clock, start_server, stop_server
 from tests.gate.factories import OPENING, book, scan, staff_headers
 from tests.support.waiting import wait_until
@@ -72,13 +74,18 @@ def test_rotate_and_retire_reach_the_running_workers(
             assert rotated.returncode == 0, rotated.stderr
             new = rotated.stdout.split()[3]
             assert new != old and f"{old} keeps verifying" in rotated.stdout
+            rotated_at = time.monotonic()
             # Workers look at the key directory at most once a second: book, each time on a
             # connection of its own (any worker may answer), until six bookings in a row are
-            # signed with the new key, counting those the old key still signed meanwhile.
+            # signed with the new key, counting those the old key still signed meanwhile. Six
+            # answers may all come from one worker, so the second must also have passed
+            # (after it, a worker's next request reads the directory again).
             signed_by_old = 2
 
             def new_key_signs_everywhere() -> bool:
                 nonlocal signed_by_old
+                if time.monotonic() - rotated_at <= Keyring.RECHECK_SECONDS:
+                    return False
                 for _ in range(6):
                     with server.client() as fresh:
                         kid = _kid(book(fresh)["tickets"][0]["qr_payload"])
@@ -116,10 +123,14 @@ def test_rotate_and_retire_reach_the_running_workers(
             # A leaked key is retired anyway: its tickets stop working at once.
             forced = keys("retire", old, "--force")
             assert forced.returncode == 0 and f"retired {old}" in forced.stdout
+            retired_at = time.monotonic()
 
             # Until every worker has looked at the key directory again (each answer on a
-            # connection of its own), the retired key may still be published.
+            # connection of its own, and the second in which a worker may skip the look
+            # gone by), the retired key may still be published.
             def retired_everywhere() -> bool:
+                if time.monotonic() - retired_at <= Keyring.RECHECK_SECONDS:
+                    return False
                 for _ in range(6):
                     with server.client() as fresh:
                         listed = fresh.get("/api/v1/gate/keys", headers=staff).json()["keys"]
