@@ -327,7 +327,8 @@ def _queue_page(
         # Overdue requests too, should the expiry job not have run yet.
         rows = service.requests(session, status=BookingStatus.PENDING)
     else:
-        rows = service.requests(session, status=None if tab == "all" else tab, start=today)
+        status = None if tab == "all" else BookingStatus(tab)
+        rows = service.requests(session, status=status, start=today)
     now = clock.now()
     return render_page(
         request,

@@ -6,13 +6,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from reservations.auth.bearer import AdminUser
+from reservations.booking.models import BookingStatus
 from reservations.booking.router import IdempotencyKey, created_response, creates, once_for
 from reservations.booking.schemas import BookingOut
 from reservations.http import DbSession, Language
 from reservations.teams import service
 from reservations.teams.schemas import (
     RejectRequest,
-    ReviewStatus,
     TeamBookingRequest,
     TeamRequestList,
 )
@@ -36,7 +36,7 @@ def create_team_booking(
 def list_team_bookings(
     session: DbSession,
     _: AdminUser,
-    status: ReviewStatus | None = None,
+    status: BookingStatus | None = None,
     start: date | None = None,
     end: date | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,

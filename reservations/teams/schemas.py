@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date as Date
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -57,9 +57,6 @@ class RejectRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: ReviewReason
-
-
-ReviewStatus = Literal["pending", "confirmed", "rejected", "expired", "cancelled", "checked_in"]
 
 
 class TeamRequestOut(BookingOut):

@@ -323,7 +323,7 @@ def reject(session: Session, reference: str, actor: str, reason: str) -> Booking
 def requests(
     session: Session,
     *,
-    status: str | None = None,
+    status: BookingStatus | None = None,
     start: date | None = None,
     end: date | None = None,
     limit: int = 200,

@@ -111,3 +111,8 @@ def test_a_team_that_did_not_come_is_a_no_show_without_a_strike(client: TestClie
     assert approve(client, team["reference"], admin_headers(client)).status_code == 200
     result = run_at(client, "2026-03-10T17:00:00+08:00", MARK)
     assert result["no_shows"] == 1 and result["strikes"] == 0
+    # Reviewers find it among the team bookings by that status too.
+    listed = client.get(
+        "/api/v1/admin/team-bookings?status=no_show", headers=admin_headers(client)
+    ).json()["bookings"]
+    assert [booking["reference"] for booking in listed] == [team["reference"]]
