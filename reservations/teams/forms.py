@@ -7,9 +7,9 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from reservations.errors import DomainError
 from reservations.privacy.documents import kind_named
@@ -34,6 +34,41 @@ class TeamForm:
     consent: bool = False
     sensitive_consent: bool = False
     guardian_consent: bool = False
+
+
+class PostedTeamForm(BaseModel):
+    """The team request form as a browser posts it: each field no longer than the form can
+    carry (a longer one is refused before anything is read), a checkbox present or not."""
+
+    visit: Annotated[str, Field(max_length=40)] = ""
+    organization: Annotated[str, Field(max_length=200)] = ""
+    size: Annotated[str, Field(max_length=10)] = ""
+    leader_name: Annotated[str, Field(max_length=60)] = ""
+    leader_id_type: Annotated[str, Field(max_length=24)] = "resident_id"
+    leader_id_number: Annotated[str, Field(max_length=40)] = ""
+    leader_phone: Annotated[str, Field(max_length=32)] = ""
+    members: Annotated[str, Field(max_length=100_000)] = ""
+    consent: Annotated[str, Field(max_length=10)] = ""
+    sensitive_consent: Annotated[str, Field(max_length=10)] = ""
+    guardian_consent: Annotated[str, Field(max_length=10)] = ""
+    request_key: Annotated[str, Field(max_length=100)] = ""
+    csrf_token: Annotated[str, Field(max_length=100)] = ""
+
+    def as_typed(self) -> TeamForm:
+        """The fields as typed, to fill the form in again after a problem."""
+        return TeamForm(
+            visit=self.visit,
+            organization=self.organization,
+            size=self.size,
+            leader_name=self.leader_name,
+            leader_id_type=self.leader_id_type,
+            leader_id_number=self.leader_id_number,
+            leader_phone=self.leader_phone,
+            members=self.members,
+            consent=bool(self.consent),
+            sensitive_consent=bool(self.sensitive_consent),
+            guardian_consent=bool(self.guardian_consent),
+        )
 
 
 @dataclass

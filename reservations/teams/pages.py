@@ -23,7 +23,7 @@ from reservations.http import DbSession, Language, undo_refused
 from reservations.protection.guard import guard_booking, guard_lookup
 from reservations.rules import service as rules_service
 from reservations.teams import forms, leader_keys, service
-from reservations.teams.forms import FormProblem, TeamForm
+from reservations.teams.forms import FormProblem, PostedTeamForm, TeamForm
 from reservations.teams.schemas import TeamBookingRequest, TeamRequestOut
 from reservations.tickets.models import TicketStatus
 from reservations.visitor.text import DateText
@@ -38,9 +38,6 @@ _REFERENCE = re.compile(r"^[0-9A-Za-z]{4,16}$")
 # Form posts replay through the idempotency records under this scope (a double tap on
 # "submit" shows the first request instead of a duplicate_visitor error).
 _PAGE_SCOPE = "team-page"
-
-Text = Annotated[str, Form(max_length=200)]
-Checkbox = Annotated[str, Form(max_length=10)]
 
 
 def day_label(day: date, language: str, with_year: bool = False) -> str:
@@ -114,34 +111,10 @@ def submit_request(
     request: Request,
     session: DbSession,
     language: Language,
-    visit: Annotated[str, Form(max_length=40)] = "",
-    organization: Text = "",
-    size: Annotated[str, Form(max_length=10)] = "",
-    leader_name: Annotated[str, Form(max_length=60)] = "",
-    leader_id_type: Annotated[str, Form(max_length=24)] = "resident_id",
-    leader_id_number: Annotated[str, Form(max_length=40)] = "",
-    leader_phone: Annotated[str, Form(max_length=32)] = "",
-    members: Annotated[str, Form(max_length=100_000)] = "",
-    consent: Checkbox = "",
-    sensitive_consent: Checkbox = "",
-    guardian_consent: Checkbox = "",
-    request_key: Annotated[str, Form(max_length=100)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    posted: Annotated[PostedTeamForm, Form()],
 ) -> Response:
-    csrf.check(request, csrf_token)
-    form = TeamForm(
-        visit=visit,
-        organization=organization,
-        size=size,
-        leader_name=leader_name,
-        leader_id_type=leader_id_type,
-        leader_id_number=leader_id_number,
-        leader_phone=leader_phone,
-        members=members,
-        consent=bool(consent),
-        sensitive_consent=bool(sensitive_consent),
-        guardian_consent=bool(guardian_consent),
-    )
+    csrf.check(request, posted.csrf_token)
+    form = posted.as_typed()
     try:
         body = forms.to_request(form)
     except FormProblem as problem:
@@ -157,7 +130,7 @@ def submit_request(
             status_code=422,
         )
     try:
-        reference = _create_once(session, body, language, request_key)
+        reference = _create_once(session, body, language, posted.request_key)
     except DomainError as exc:
         undo_refused(session, exc)
         position = forms.member_position(exc)

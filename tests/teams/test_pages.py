@@ -177,6 +177,16 @@ def test_forms_need_their_csrf_token(client: TestClient) -> None:
     assert team_day(client, TOMORROW)["team"]["booked"] == 0
 
 
+def test_a_field_longer_than_the_form_carries_is_refused_and_takes_no_places(
+    client: TestClient,
+) -> None:
+    fields = form_fields(factories.team_request(TOMORROW), organization="校" * 201)
+    refused = submit(client, fields, csrf_token(client))
+    assert refused.status_code == 422 and "Traceback" not in refused.text
+    assert "校" * 201 not in refused.text
+    assert team_day(client, TOMORROW)["team"]["booked"] == 0
+
+
 def test_another_device_finds_the_request_with_phone_and_document(
     client: TestClient,
 ) -> None:
