@@ -25,6 +25,7 @@ from sqlmodel import Session
 from reservations import clock, db
 from reservations.booking import idempotency, noshows
 from reservations.booking.models import Booking, NoShowStrike, Visitor, VisitorBan
+from reservations.privacy.erasure import ERASED_CONTACT, ERASED_PERSON
 from reservations.rules import service as rules_service
 from reservations.waitlist import retention as waitlist_retention
 
@@ -56,25 +57,14 @@ def purge(session: Session) -> dict[str, Any]:
     visitors = connection.execute(
         update(_VISITOR)
         .where(_VISITOR.c.booking_id.in_(due))
-        .values(
-            name_enc=None,
-            name_masked=None,
-            id_number_enc=None,
-            id_masked=None,
-            # Strikes keep their own copy while they count; the booking needs none.
-            identity_hash=None,
-        )
+        .values(ERASED_PERSON)
         .returning(_VISITOR.c.id)
     ).all()
     bookings = connection.execute(
         update(_BOOKING)
         .where(_BOOKING.c.day < cutoff, _BOOKING.c.personal_data_erased_at.is_(None))
         .values(
-            phone_enc=None,
-            phone_hash=None,
-            phone_masked=None,
-            email_enc=None,
-            email_masked=None,
+            **ERASED_CONTACT,
             # Free text written by staff about the request may name people.
             review_note=None,
             personal_data_erased_at=now,

@@ -18,6 +18,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.engine import Connection
 
 from reservations import clock
+from reservations.privacy.erasure import ERASED_CONTACT, ERASED_PERSON
 from reservations.waitlist import store
 
 ENTRY = store.ENTRY
@@ -37,14 +38,7 @@ def erase(connection: Connection, *, before: date) -> int:
     connection.execute(
         update(VISITOR)
         .where(VISITOR.c.waiting_entry_id.in_(entry_ids))
-        .values(
-            name_enc=None,
-            name_masked=None,
-            id_number_enc=None,
-            id_masked=None,
-            identity_hash=None,
-            claim_date=None,
-        )
+        .values(**ERASED_PERSON, claim_date=None)
     )
     connection.execute(
         update(ENTRY)
@@ -52,11 +46,7 @@ def erase(connection: Connection, *, before: date) -> int:
         .values(
             manage_token_enc=None,
             link_base=None,
-            phone_enc=None,
-            phone_hash=None,
-            phone_masked=None,
-            email_enc=None,
-            email_masked=None,
+            **ERASED_CONTACT,
             personal_data_erased_at=clock.now(),
         )
     )
