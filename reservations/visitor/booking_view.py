@@ -7,6 +7,7 @@ of caches, referrers and search engines.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -65,6 +66,31 @@ def private_page(
     return render_page(
         request, template, context, status_code=status_code, headers=private_headers()
     )
+
+
+def record_page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    link: tuple[str, str],
+    done: tuple[str, ...],
+    problems: Mapping[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """A booking's or a waiting entry's private page: ``link`` names its private link and
+    gives its path (``("manage", path)`` sets ``manage_path`` and ``manage_url``), ``done``
+    the actions a redirect may say were just done, ``problems`` what a refusal found."""
+    name, path = link
+    context.update(
+        {
+            f"{name}_path": path,
+            f"{name}_url": site_url(request, path),
+            **just_done(request, *done),
+            "problems": problems or {},
+        }
+    )
+    return private_page(request, template, context, status_code=status_code)
 
 
 def visit_context(rules: Rules, booking: BookingOut) -> dict[str, Any]:

@@ -31,10 +31,10 @@ from reservations.rules.schema import Rules
 from reservations.visitor import calendar, form_page, forms, grants, ics
 from reservations.visitor.booking_view import (
     just_booked,
-    just_done,
     manage_path,
     private_headers,
     private_page,
+    record_page,
     redirect,
     site_url,
     visit_context,
@@ -179,18 +179,16 @@ def _manage_page(
     problems: Problems | None = None,
     status_code: int = 200,
 ) -> Response:
-    path = manage_path(booking.reference, token)
-    context = _booking_context(session, booking)
-    context.update(
-        {
-            **museum_context(session),
-            "manage_path": path,
-            "manage_url": site_url(request, path),
-            **just_done(request, "booked", "cancelled"),
-            "problems": problems or {},
-        }
+    context = {**_booking_context(session, booking), **museum_context(session)}
+    return record_page(
+        request,
+        "visitor/booking.html",
+        context,
+        link=("manage", manage_path(booking.reference, token)),
+        done=("booked", "cancelled"),
+        problems=problems,
+        status_code=status_code,
     )
-    return private_page(request, "visitor/booking.html", context, status_code=status_code)
 
 
 @router.get("/my/{reference}/{token}")

@@ -28,11 +28,9 @@ from reservations.rules.schema import Rules
 from reservations.visitor import calendar, form_page, forms, grants
 from reservations.visitor.booking_view import (
     just_booked,
-    just_done,
     private_headers,
-    private_page,
+    record_page,
     redirect,
-    site_url,
     visit_context,
 )
 from reservations.visitor.form_page import FormPage
@@ -189,17 +187,15 @@ def _entry_page(
     problems: Problems | None = None,
     status_code: int = 200,
 ) -> Response:
-    path = entry_path(entry.reference, token)
-    context = entry_context(session, entry)
-    context.update(
-        {
-            "entry_path": path,
-            "entry_url": site_url(request, path),
-            **just_done(request, "joined", "left"),
-            "problems": problems or {},
-        }
+    return record_page(
+        request,
+        "waitlist/entry.html",
+        entry_context(session, entry),
+        link=("entry", entry_path(entry.reference, token)),
+        done=("joined", "left"),
+        problems=problems,
+        status_code=status_code,
     )
-    return private_page(request, "waitlist/entry.html", context, status_code=status_code)
 
 
 @router.get("/waitlist/entry/{reference}/{token}")
