@@ -42,7 +42,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from tests.benchmarks import floor, server, wrk
+from tests.benchmarks import floor, profiles, server, wrk
 from tests.support import pgcluster
 from tests.support.server import Server
 
@@ -459,7 +459,8 @@ class _Profiler:
         self.directory.mkdir(parents=True, exist_ok=True)
         for pid in self.pids:
             out = self.directory / f"{self.label}-{scenario}-{pid}.txt"
-            command = [tool, "record", "--gil", "--nonblocking", "-r", "250", "-f", "raw"]
+            command = [tool, "record", "--gil", "--nonblocking", "-r", str(profiles.RATE)]
+            command += ["-f", "raw"]
             command += ["-p", str(pid), "-o", str(out)]
             self.running.append(
                 subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -623,7 +624,8 @@ def main(argv: list[str] | None = None) -> int:
         "--profile",
         type=Path,
         default=None,
-        help="with py-spy installed: where to write CPU profiles of the workers per scenario",
+        help="with py-spy installed (the bench extra): an empty directory for py-spy profiles "
+        "of the workers of both servers per scenario; profile.md sums them up by layer",
     )
     args = parser.parse_args(argv)
     if not wrk.available():
@@ -654,13 +656,19 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     if notes:
         print(notes)
+    if args.profile is not None:
+        answers = {(row.server, row.database, row.workers, row.key): row.requests for row in rows}
+        layers = profiles.summarise(args.profile, answers)
+        (out / "profile.md").write_text(layers)
+        print(f"\nInterpreter time by layer (py-spy, {args.profile}):\n\n{layers}")
     load = os.getloadavg()[0]
     print(f"{os.cpu_count()} CPU cores, load average {load:.1f} at the end, wrk on this machine.")
     failed = [row for row in rows if not row.ok]
     print(
         f"{len(rows)} measurements in {elapsed:.0f} s; "
         f"{'all proofs hold' if not failed else f'{len(failed)} FAILED'}; "
-        f"written to {out}/benchmark.md and benchmark.json",
+        f"written to {out}/benchmark.md and benchmark.json"
+        + (" and profile.md" if args.profile is not None else ""),
         file=sys.stderr,
     )
     return 1 if failed else 0
