@@ -17,7 +17,9 @@ synchronous endpoint ``POST /api/v1/bookings`` that takes the very body the serv
   and the ``422`` refusals in the contract's error shape.
 
 Plus ``GET /health``. SQLite runs in WAL mode with a busy timeout, one connection per
-request thread; PostgreSQL through a small psycopg pool per worker process.
+request thread, its writers queued on a file lock; PostgreSQL through a small psycopg pool
+per worker process. The counter comes first in the transaction, as a plain implementation
+writes it: a refusal in the rush costs one statement and a rollback.
 
 What it leaves out, as a floor should: rules read from the database (its days and slots
 are given when it starts), bans, idempotency keys, rate limits, metrics, logs, pages.
