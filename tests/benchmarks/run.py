@@ -207,8 +207,8 @@ def _measure_one(
     else:
         started = server.start(directory, url, workers)
         facts = Facts(url or f"sqlite:///{directory / 'data' / 'reservations.sqlite3'}")
-    scenarios = _Scenarios(name, started, facts, backend, workers, seconds, run, profile)
     try:
+        scenarios = _Scenarios(name, started, facts, backend, workers, seconds, run, profile)
         if name == "floor":
             scenarios.health()
             scenarios.booking()
@@ -223,23 +223,9 @@ def _measure_one(
         log = started.stop()
         facts.close()
     if "Traceback" in log:
-        rows.append(
-            Row(
-                name,
-                backend,
-                workers,
-                "log",
-                "server log",
-                0,
-                0,
-                0,
-                0,
-                None,
-                {},
-                "a traceback",
-                False,
-            )
-        )
+        failed = Row(name, backend, workers, "log", "server log", 0, 0, 0, 0, None, {}, "", False)
+        failed.proof = "a traceback"
+        rows.append(failed)
     return rows
 
 
