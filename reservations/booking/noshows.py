@@ -21,13 +21,13 @@ from sqlmodel import Session
 
 from reservations import clock, db
 from reservations.booking.models import (
-    INDIVIDUAL,
     Booking,
     BookingStatus,
     NoShowStrike,
     Visitor,
     VisitorBan,
 )
+from reservations.rules import channels
 from reservations.rules.schema import Rules
 from reservations.tickets.models import Ticket, UseState
 
@@ -78,7 +78,7 @@ def mark(session: Session, rules: Rules) -> dict[str, Any]:
         .select_from(_VISITOR.join(_BOOKING, _VISITOR.c.booking_id == _BOOKING.c.id))
         .where(
             _BOOKING.c.status == BookingStatus.NO_SHOW,
-            _BOOKING.c.channel == INDIVIDUAL,
+            _BOOKING.c.channel.in_(channels.giving_strikes()),
             _BOOKING.c.day > through - timedelta(days=rules_.window_days),
             _VISITOR.c.identity_hash.is_not(None),
         )

@@ -10,6 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reservations import clock, languages, resources
 from reservations.privacy import documents
+from reservations.rules import channels
 from reservations.web import i18n
 from reservations.web.csrf import csrf_token_for
 from reservations.web.static import static_url
@@ -30,6 +31,7 @@ def environment() -> Environment:
         env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
         env.globals["static_url"] = static_url
         env.globals["document_kinds"] = documents.DOCUMENT_KINDS
+        env.globals["channels"] = channels.CHANNELS
         env.globals["document_rules"] = documents.browser_rules()
         env.globals["languages"] = languages.LANGUAGES
         _environment = env
