@@ -118,7 +118,10 @@ def _ban_repeat_no_shows(
     strikes: dict[str, list[date]] = {}
     rows = session.connection().execute(
         select(_STRIKE.c.identity_hash, _STRIKE.c.day).where(
-            _STRIKE.c.identity_hash.in_(list(latest)), _STRIKE.c.day > earliest
+            _STRIKE.c.identity_hash.in_(list(latest)),
+            _STRIKE.c.day > earliest,
+            # Strikes forgiven with a lifted ban (``booking.bans``) never count again.
+            _STRIKE.c.forgiven_at.is_(None),
         )
     )
     for identity, day in rows:

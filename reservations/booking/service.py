@@ -55,7 +55,7 @@ class Party:
     documents, phone, consents, a child only with an adult, nobody twice."""
 
     people: list[identities.Person]
-    phone: str
+    phone: str | None
 
     @property
     def identity_hashes(self) -> list[str]:
@@ -70,7 +70,7 @@ def checked_party(request: BookingRequest) -> Party:
     """The request's party, or the first reason to refuse it (nothing is read)."""
     if not request.consent or request.sensitive_consent is False:
         raise ConsentRequired()
-    phone = identities.phone(request.phone)
+    phone = identities.phone(request.phone) if request.phone is not None else None
     today = clock.today()
     people = [identities.person(visitor, today) for visitor in request.visitors]
     if any(person.is_minor_on(request.day) for person in people):
