@@ -181,15 +181,49 @@ def _views(session: Session, found: list[Booking], rules: Rules) -> list[DeskBoo
 # --- a document's bookings and standing -----------------------------------------------------
 
 
-def _identity_hash(request: IdentityRequest) -> str:
+def identity_hash(request: IdentityRequest) -> str:
+    """The document's keyed hash: how it is matched, never by its number."""
     return identities.person_document(request.id_type, request.id_number, clock.today())
 
 
 def identity(session: Session, request: IdentityRequest) -> IdentityOut:
     """What the service holds under the document a visitor presents at the desk."""
-    subject = _identity_hash(request)
+    return identity_of(session, identity_hash(request))
+
+
+def identity_of(session: Session, subject: str) -> IdentityOut:
     db.begin_read(session)
     return _identity_view(session, subject, rules_service.current(session))
+
+
+def masked_document(request: IdentityRequest) -> str:
+    """What the desk may show of the document: its kind's mask."""
+    number = documents.canonical_document(request.id_type, request.id_number)
+    return documents.mask_document(request.id_type, number)
+
+
+# A page that showed a document's bookings acts on them (cancel, lift) with a token of the
+# document's keyed hash instead of posting the number again: signed, and short-lived.
+_SUBJECT_PURPOSE = "desk-subject"
+SUBJECT_SECONDS = 15 * 60
+
+
+def subject_token(subject: str) -> str:
+    until = int(clock.now().timestamp()) + SUBJECT_SECONDS
+    mac = get_vault().blind_index(f"{subject}:{until}", _SUBJECT_PURPOSE)[:32]
+    return f"{subject}.{until}.{mac}"
+
+
+def subject_of(token: str) -> str | None:
+    """The keyed hash a ``subject_token`` stands for, while it is valid."""
+    subject, _, rest = token.partition(".")
+    until, _, mac = rest.partition(".")
+    if not subject or not until.isdigit() or int(until) < clock.now().timestamp():
+        return None
+    expected = get_vault().blind_index(f"{subject}:{until}", _SUBJECT_PURPOSE)[:32]
+    return (
+        subject if hmac.compare_digest(expected.encode(), mac.encode("utf-8", "replace")) else None
+    )
 
 
 def _identity_view(session: Session, subject: str, rules: Rules) -> IdentityOut:
@@ -243,12 +277,16 @@ def cancel(
 def lift_ban(session: Session, request: LiftBanRequest, admin_user: str) -> IdentityOut:
     """An admin lifts the document's ban: the ban ends and the strikes that led to it no
     longer count. NotFound when there is neither a ban in force nor a strike."""
-    subject = _identity_hash(request)
-    rules = rules_service.current(session)
-    masked = _masked(request)
-    lifted = bans.lift(
-        session, subject, rules, actor=admin_user, reason=request.reason, masked=masked
+    return lift_ban_of(
+        session, identity_hash(request), masked_document(request), request.reason, admin_user
     )
+
+
+def lift_ban_of(
+    session: Session, subject: str, masked: str | None, reason: str, admin_user: str
+) -> IdentityOut:
+    rules = rules_service.current(session)
+    lifted = bans.lift(session, subject, rules, actor=admin_user, reason=reason, masked=masked)
     if lifted is None:
         raise NotFound()
     audit.record(
@@ -260,7 +298,7 @@ def lift_ban(session: Session, request: LiftBanRequest, admin_user: str) -> Iden
             "until": lifted.until.isoformat() if lifted.until else None,
             "strikes": lifted.strikes,
         },
-        after={"reason": request.reason},
+        after={"reason": reason},
     )
     view = _identity_view(session, subject, rules)
     view.lifted = LiftedOut(
@@ -271,11 +309,6 @@ def lift_ban(session: Session, request: LiftBanRequest, admin_user: str) -> Iden
         strikes_forgiven=lifted.strikes,
     )
     return view
-
-
-def _masked(request: IdentityRequest) -> str:
-    number = documents.canonical_document(request.id_type, request.id_number)
-    return documents.mask_document(request.id_type, number)
 
 
 def console_bans(session: Session) -> dict[str, Any]:

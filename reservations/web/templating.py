@@ -45,10 +45,13 @@ def render_page(
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    language: str | None = None,
 ) -> HTMLResponse:
+    """``template`` in the request's language, or in ``language`` where the page speaks
+    another's (a printed ticket speaks its visitor's)."""
     from reservations.http import language_of
 
-    language = language_of(request)
+    language = language or language_of(request)
     area = template.split("/", 1)[0] if "/" in template else ""
     with i18n.speaking(language, area=area):
         csrf = csrf_token_for(request)

@@ -36,8 +36,9 @@ def test_the_bookings_under_a_document_masked_without_tokens(any_client: TestCli
     assert "13800138000" not in response.text
     # Every spelling of the number is the same person.
     spaced = {**visitor, "id_number": " ".join(visitor["id_number"])}
-    assert identity_of(any_client, headers, spaced).json()["bookings"][0]["reference"] == (
-        online["reference"]
+    assert (
+        identity_of(any_client, headers, spaced).json()["bookings"][0]["reference"]
+        == (online["reference"])
     )
     nobody = identity_of(any_client, headers, people.visitor())
     assert nobody.json() == {"bookings": [], "ban": None, "strikes": [], "lifted": None}
@@ -97,9 +98,7 @@ def test_the_desk_cancels_what_somebody_else_booked_and_no_strike_follows(
     )
     assert scan.json()["reason"] == "cancelled"
     assert desk_book(any_client, headers, desk_body(visitors=[victim])).status_code == 201
-    again = any_client.post(
-        f"/api/v1/desk/bookings/{stolen['reference']}/cancel", headers=headers
-    )
+    again = any_client.post(f"/api/v1/desk/bookings/{stolen['reference']}/cancel", headers=headers)
     assert again.status_code == 409 and error_code(again) == "cannot_cancel"
     missing = any_client.post("/api/v1/desk/bookings/ZZZZZZZZ/cancel", headers=headers)
     assert missing.status_code == 404
