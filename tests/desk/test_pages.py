@@ -172,3 +172,21 @@ def test_the_console_lists_bans_in_force_with_the_masked_document(client: TestCl
     assert page.status_code == 200
     assert person["id_number"][:4] + "**********" + person["id_number"][-4:] in page.text
     assert "2026-05-11" in page.text
+
+
+def test_the_public_pages_say_older_visitors_are_booked_at_the_desk_and_by_phone(
+    client: TestClient,
+) -> None:
+    home = client.get("/")
+    assert "没有智能手机？" in home.text and "服务台" in home.text
+    assert "电话预约" not in home.text  # no number set: no phone line offered
+    admin = admin_headers(client)
+    client.patch("/api/v1/admin/rules", json={"museum": {"phone": "0371-6000 0000"}}, headers=admin)
+    home = client.get("/")
+    assert 'href="tel:0371-60000000"' in home.text and "0371-6000 0000" in home.text
+    english = client.get("/", headers={"Accept-Language": "en"})
+    assert "No smartphone?" in english.text and "Or book by phone:" in english.text
+    form = client.get(f"/book/{date(2026, 3, 10)}")
+    assert "没有智能手机？" in form.text and "0371-6000 0000" in form.text
+    client.patch("/api/v1/admin/rules", json={"walk_in": {"daily_quota": 0}}, headers=admin)
+    assert "当天留有现场名额" not in client.get("/").text
