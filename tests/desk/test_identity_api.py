@@ -159,3 +159,17 @@ def test_a_ban_is_shown_and_an_admin_lifts_it(any_client: TestClient) -> None:
         headers=admin_headers(any_client),
     )
     assert nothing.status_code == 404
+
+
+def test_a_lifted_ban_is_forgotten_with_its_window(client: TestClient) -> None:
+    person = people.visitor("冯二", born=date(1962, 2, 2))
+    for day in (date(2026, 3, 10), date(2026, 3, 11), date(2026, 3, 12)):
+        book(client, day, person)
+        run_at(client, f"{day.isoformat()}T17:30:00+08:00", MARK)
+    lift = {"id_type": person["id_type"], "id_number": person["id_number"], "reason": "冒用"}
+    lifted = client.post("/api/v1/desk/identity/lift-ban", json=lift, headers=admin_headers(client))
+    assert lifted.status_code == 200, lifted.text
+    kept = run_at(client, "2026-09-01T03:00:00+08:00", "purge-personal-data")
+    assert kept["ban_lifts_forgotten"] == 0
+    gone = run_at(client, "2026-09-10T03:00:00+08:00", "purge-personal-data")
+    assert gone["ban_lifts_forgotten"] == 1
