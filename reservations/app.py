@@ -16,6 +16,8 @@ from reservations.admin import pages as admin_pages
 from reservations.admin.router import router as admin_router
 from reservations.booking.router import router as booking_router
 from reservations.bootstrap import prepare_worker
+from reservations.desk import pages as desk_pages
+from reservations.desk.router import router as desk_router
 from reservations.gate import admin_pages as gate_admin_pages
 from reservations.gate import pages as gate_pages
 from reservations.gate.offline_router import admin_router as gate_admin_router
@@ -113,6 +115,7 @@ def create_app() -> FastAPI:
         protection_router,
         museum_router,
         waitlist_router,
+        desk_router,
     ):
         api.include_router(router)
     if settings.fake_now is not None:
@@ -131,6 +134,7 @@ def create_app() -> FastAPI:
         museum_pages.router,
         waitlist_pages.router,
         waitlist_admin_pages.router,
+        desk_pages.router,
     ):
         app.include_router(pages)
     return app

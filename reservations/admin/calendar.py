@@ -1,4 +1,4 @@
-"""The admin calendar: per day, booked against capacity in both channels, closures,
+"""The admin calendar: per day, booked against capacity in every channel, closures,
 overrides and the projected peak, read from the same availability visitors see."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from sqlmodel import Session
 
 from reservations import clock
 from reservations.booking import service as booking_service
-from reservations.booking.models import INDIVIDUAL, TEAM
 from reservations.booking.schemas import DayAvailability
+from reservations.rules import channels
 from reservations.rules import service as rules_service
+from reservations.rules.channels import Channel
 from reservations.rules.models import DayOverride
 from reservations.rules.projection import Projection, project
 from reservations.rules.schema import Rules
@@ -23,17 +24,40 @@ SPAN_DAYS = booking_service.MAX_AVAILABILITY_DAYS
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelDay:
+    """One channel's figures in one day's cell."""
+
+    channel: Channel
+    closed: bool
+    booked: int
+    capacity: int
+
+    @property
+    def share(self) -> int:
+        """Booked as a percentage of capacity, for the cell's bar (0-100)."""
+        return _share(self.booked, self.capacity)
+
+
+@dataclass(frozen=True, slots=True)
 class CalendarDay:
     day: date
     availability: DayAvailability
     override: DayOverride | None
-    individual_closed: bool
-    team_closed: bool
+    # Every channel's figures, in the registry's order.
+    channels: tuple[ChannelDay, ...]
     projection: Projection
+
+    def of(self, channel: str) -> ChannelDay:
+        return next(entry for entry in self.channels if entry.channel.name == channel)
 
     @property
     def is_closed(self) -> bool:
-        return self.individual_closed and self.team_closed
+        return all(entry.closed for entry in self.channels)
+
+    @property
+    def over_capacity(self) -> bool:
+        """More people booked than a channel's quota now allows (a quota lowered later)."""
+        return any(entry.booked > entry.capacity for entry in self.channels)
 
     @property
     def is_past(self) -> bool:
@@ -42,15 +66,6 @@ class CalendarDay:
     @property
     def is_today(self) -> bool:
         return self.day == clock.today()
-
-    @property
-    def individual_share(self) -> int:
-        """Booked as a percentage of capacity, for the cell's bar (0-100)."""
-        return _share(self.availability.individual.booked, self.availability.individual.capacity)
-
-    @property
-    def team_share(self) -> int:
-        return _share(self.availability.team.booked, self.availability.team.capacity)
 
 
 def _share(booked: int, capacity: int) -> int:
@@ -67,13 +82,9 @@ class Month:
     weeks: list[list[CalendarDay | None]]
 
 
-def day_projection(
-    rules: Rules, availability: DayAvailability, individual_closed: bool, team_closed: bool
-) -> Projection:
+def day_projection(rules: Rules, figures: tuple[ChannelDay, ...]) -> Projection:
     return project(
-        rules,
-        individual_quota=0 if individual_closed else availability.individual.capacity,
-        team_quota=0 if team_closed else availability.team.capacity,
+        rules, {entry.channel.name: 0 if entry.closed else entry.capacity for entry in figures}
     )
 
 
@@ -83,16 +94,22 @@ def days_between(session: Session, start: date, end: date) -> list[CalendarDay]:
     found = []
     for availability in booking_service.availability(session, start, end).days:
         override = overrides.get(availability.day)
-        individual_closed = rules_service.is_closed(rules, override, INDIVIDUAL, availability.day)
-        team_closed = rules_service.is_closed(rules, override, TEAM, availability.day)
+        figures = tuple(
+            ChannelDay(
+                channel,
+                rules_service.is_closed(rules, override, channel.name, availability.day),
+                availability.of(channel.name).booked,
+                availability.of(channel.name).capacity,
+            )
+            for channel in channels.CHANNELS
+        )
         found.append(
             CalendarDay(
                 day=availability.day,
                 availability=availability,
                 override=override,
-                individual_closed=individual_closed,
-                team_closed=team_closed,
-                projection=day_projection(rules, availability, individual_closed, team_closed),
+                channels=figures,
+                projection=day_projection(rules, figures),
             )
         )
     return found

@@ -26,8 +26,8 @@ class StatsLabels:
     """The words the stats chart shows, already in the reader's language."""
 
     title: str
-    individual: str
-    team: str
+    # Each channel's name in the legend, by channel name (rules.channels)
+    channels: dict[str, str]
     checked_in: str
     no_shows: str
 
@@ -84,14 +84,19 @@ def _y_axis(top_value: int, y_of: Callable[[float], float], ticks: int = TICKS) 
     return marks
 
 
+def chart_class(channel: str) -> str:
+    """The class that colours ``channel``'s bars (``static/admin/admin.css``)."""
+    return f"chart__{channel}"
+
+
 def stats_chart(days: Sequence[DayStats], words: StatsLabels, chart_id: str = "stats") -> Markup:
-    """Booked people per day as stacked bars (individual, team), with the people checked
+    """Booked people per day as stacked bars (one colour per channel), with the people checked
     in and the no-shows as lines over them."""
     plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     count = max(len(days), 1)
     band = plot_width / count
     highest = max(
-        [d.individual_booked + d.team_booked for d in days]
+        [d.all_booked for d in days]
         + [d.checked_in for d in days]
         + [d.no_shows for d in days]
         + [1]
@@ -108,10 +113,8 @@ def stats_chart(days: Sequence[DayStats], words: StatsLabels, chart_id: str = "s
         x = LEFT + band * index
         bar_x, bar_width = x + band * 0.15, max(band * 0.7, 1)
         stacked = 0
-        for value, css, name in (
-            (day.individual_booked, "chart__ind", words.individual),
-            (day.team_booked, "chart__team", words.team),
-        ):
+        for channel, value in day.booked.items():
+            css, name = chart_class(channel), words.channels.get(channel, channel)
             if value > 0:
                 y_top = y_of(stacked + value)
                 body.append(

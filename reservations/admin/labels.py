@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from reservations.booking.models import BookingStatus
 from reservations.privacy.documents import DOCUMENT_KINDS
+from reservations.rules import channels
 
 
 def N_(text: str) -> str:
@@ -25,7 +26,8 @@ STATUSES: dict[str, str] = {
     BookingStatus.EXPIRED: N_("已过期"),
 }
 
-CHANNELS = {"individual": N_("个人"), "team": N_("团队")}
+# Channels by their short names, from the registry (whose texts are msgids already).
+CHANNELS = {channel.name: channel.short for channel in channels.CHANNELS}
 
 VISITOR_ROLES = {"visitor": N_("参观者"), "leader": N_("领队"), "member": N_("团员")}
 

@@ -1,11 +1,11 @@
 """``/admin``: the audit trail, accounts, reports and the day's bookings as CSV."""
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 from sqlmodel import Session
 
 from reservations import clock
@@ -17,6 +17,7 @@ from reservations.audit import service as audit
 from reservations.audit.models import AuditEntry
 from reservations.auth.bearer import AdminUser
 from reservations.http import DbSession, Language
+from reservations.rules import channels
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -178,13 +179,22 @@ def reset_password(
 # --- reports -----------------------------------------------------------------------------
 
 
-class DayStatsOut(BaseModel):
+class _DayStatsFields(BaseModel):
     date: date
-    individual_booked: int
-    team_booked: int
     checked_in: int
     no_shows: int
     cancelled: int
+
+
+if TYPE_CHECKING:
+    DayStatsOut = _DayStatsFields
+else:
+    # ``date``, each channel's ``<channel>_booked`` (rules.channels), the arrivals.
+    DayStatsOut = create_model(
+        "DayStatsOut",
+        __base__=_DayStatsFields,
+        **{channel.booked_field: (int, ...) for channel in channels.CHANNELS},
+    )
 
 
 class StatsOut(BaseModel):

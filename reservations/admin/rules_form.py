@@ -19,12 +19,13 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from reservations.admin.labels import N_, WEEKDAY_NAMES
+from reservations.rules import channels
 from reservations.rules.schema import TIME_OF_DAY, Rules, Slot
 
 SECTION_TITLES = {
     "hours": N_("开放时间"),
-    "individual": N_("个人预约"),
-    "team": N_("团队预约"),
+    # Each channel's section under its label (rules.channels).
+    **{channel.name: channel.label for channel in channels.CHANNELS},
     "occupancy": N_("在馆人数"),
     "gate": N_("入馆核验"),
     "no_show": N_("爽约处理"),
@@ -90,6 +91,9 @@ HINTS = {
         "断网的扫码设备在达到瞬时上限减去此数时停止放行；可在“入口与离线核验”页按入口另设。"
     ),
     "no_show.strikes": N_("在统计周期内爽约达到此次数即暂停预约。"),
+    "walk_in.daily_quota": N_(
+        "开馆至最晚入馆时间内，服务台为未预约的观众（特别是不用智能手机的老年人）登记；0 表示关闭。"
+    ),
     "protection.rate_limit_per_ip": N_(
         "如 120/minute；off 表示不限。许多观众可能共用一个运营商地址。"
     ),

@@ -1,26 +1,28 @@
 """Reports per day, counted in people (a booking of three is three), by visit day.
 
-- ``individual_booked`` / ``team_booked``: people whose booking holds or held a place that
+- ``<channel>_booked`` (``individual_booked``, ``team_booked``, ``walk_in_booked``: one per
+  channel of ``rules.channels``): people whose booking holds or held a place that
   day: pending (teams awaiting approval), confirmed, checked in and no-show. A no-show
   stays booked: the place was taken, so yesterday's figure does not drop overnight when
   the nightly job marks the no-shows.
 - ``checked_in``: people the gate admitted (a team admitted with a smaller headcount
   counts that headcount).
 - ``no_shows``: people in bookings marked no-show.
-- ``cancelled``: people in bookings cancelled (by the visitor or staff), both channels.
+- ``cancelled``: people in bookings cancelled (by the visitor or staff), every channel.
   Rejected team requests are neither booked nor cancelled.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from reservations.booking.models import INDIVIDUAL, TEAM, Booking, BookingStatus
+from reservations.booking.models import Booking, BookingStatus
 from reservations.errors import field_error
+from reservations.rules import channels
 from reservations.tickets.models import Ticket
 
 MAX_DAYS = 62
@@ -35,16 +37,32 @@ BOOKED_STATUSES = (
 @dataclass(slots=True)
 class DayStats:
     day: date
-    individual_booked: int = 0
-    team_booked: int = 0
+    # People booked per channel name, every channel present.
+    booked: dict[str, int] = field(default_factory=lambda: dict.fromkeys(channels.NAMES, 0))
     checked_in: int = 0
     no_shows: int = 0
     cancelled: int = 0
 
+    @property
+    def individual_booked(self) -> int:
+        return self.booked[channels.INDIVIDUAL]
+
+    @property
+    def team_booked(self) -> int:
+        return self.booked[channels.TEAM]
+
+    @property
+    def all_booked(self) -> int:
+        return sum(self.booked.values())
+
     def as_dict(self) -> dict[str, object]:
-        values = asdict(self)
-        values["date"] = values.pop("day").isoformat()
-        return values
+        return {
+            "date": self.day.isoformat(),
+            **{channel.booked_field: self.booked[channel.name] for channel in channels.CHANNELS},
+            "checked_in": self.checked_in,
+            "no_shows": self.no_shows,
+            "cancelled": self.cancelled,
+        }
 
 
 def check_range(start: date, end: date, max_days: int = MAX_DAYS) -> None:
@@ -72,11 +90,8 @@ def daily(session: Session, start: date, end: date) -> list[DayStats]:
     )
     for day, channel, status, count in session.connection().execute(people):
         stats, people_count = days[day], int(count or 0)
-        if status in BOOKED_STATUSES:
-            if channel == INDIVIDUAL:
-                stats.individual_booked += people_count
-            elif channel == TEAM:
-                stats.team_booked += people_count
+        if status in BOOKED_STATUSES and channel in stats.booked:
+            stats.booked[channel] += people_count
         if status == BookingStatus.NO_SHOW:
             stats.no_shows += people_count
         elif status == BookingStatus.CANCELLED:
@@ -95,8 +110,8 @@ def totals(days: list[DayStats]) -> DayStats:
     """The sums over ``days`` (dated by the first day)."""
     found = DayStats(days[0].day if days else date.min)
     for day in days:
-        found.individual_booked += day.individual_booked
-        found.team_booked += day.team_booked
+        for channel, people in day.booked.items():
+            found.booked[channel] += people
         found.checked_in += day.checked_in
         found.no_shows += day.no_shows
         found.cancelled += day.cancelled

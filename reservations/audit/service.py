@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import insert
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from reservations import clock, db
@@ -27,6 +29,20 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+_ENTRY = AuditEntry.__table__  # type: ignore[attr-defined]
+
+
+def record_on(
+    connection: Connection, *, actor: str, action: str, target: str, before: Any, after: Any
+) -> None:
+    """Record an action inside a transaction of plain statements (a booking's short write)."""
+    connection.execute(
+        insert(_ENTRY).values(
+            at=clock.now(), actor=actor, action=action, target=target, before=before, after=after
+        )
+    )
 
 
 def record_on_its_own(*, actor: str, action: str, target: str, after: Any) -> None:

@@ -130,13 +130,16 @@ def phone_columns(normalized: str) -> dict[str, Any]:
     }
 
 
-def contact_columns(normalized_phone: str, email: str | None) -> dict[str, Any]:
-    """The contact columns of a booking or a waiting entry, all of them (None without an
-    e-mail address)."""
+def contact_columns(normalized_phone: str | None, email: str | None) -> dict[str, Any]:
+    """The contact columns of a booking or a waiting entry, all of them (None without a
+    phone number or an e-mail address: a desk booking may have neither)."""
     return {
+        "phone_enc": None,
+        "phone_hash": None,
+        "phone_masked": None,
         "email_enc": None,
         "email_masked": None,
-        **phone_columns(normalized_phone),
+        **(phone_columns(normalized_phone) if normalized_phone else {}),
         **email_columns(email),
     }
 

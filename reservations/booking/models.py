@@ -7,6 +7,7 @@ from sqlmodel import Field, SQLModel
 
 from reservations import languages
 from reservations.dbtypes import UTCDateTime
+from reservations.rules import channels
 
 
 class BookingStatus(StrEnum):
@@ -25,8 +26,10 @@ class BookingStatus(StrEnum):
 # The statuses that hold places and the visitors' claims on their day.
 ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
 
-INDIVIDUAL = "individual"
-TEAM = "team"
+# The channels' names (``reservations.rules.channels``), where bookings code needs one.
+INDIVIDUAL = channels.INDIVIDUAL
+TEAM = channels.TEAM
+WALK_IN = channels.WALK_IN
 
 # CapacityCounter.slot_id of the row that counts a whole day
 WHOLE_DAY = "*"
@@ -49,6 +52,8 @@ class Booking(SQLModel, table=True):
     manage_token_hash: str = Field(max_length=64)
     language: str = Field(default=languages.DEFAULT, max_length=8)
     organization: str | None = Field(default=None, max_length=200)
+    # The staff user who booked it for the visitor (the desk, the phone line); None online.
+    booked_by: str | None = Field(default=None, max_length=64)
 
     # Personal data: encrypted, matched through a keyed hash, shown masked.
     phone_enc: str | None = None
@@ -130,6 +135,8 @@ class NoShowStrike(SQLModel, table=True):
     identity_hash: str = Field(max_length=64, index=True)
     day: date
     booking_id: int
+    # When an admin lifted the ban it led to: it no longer counts towards a ban.
+    forgiven_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 class VisitorBan(SQLModel, table=True):
@@ -139,3 +146,30 @@ class VisitorBan(SQLModel, table=True):
     until: date
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     reason: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class BanSubject(StrEnum):
+    """What a strike or a ban is kept under (``BanLift.subject``): a person's identity
+    document for now; the booking phone may follow."""
+
+    DOCUMENT = "document"
+
+
+class BanLift(SQLModel, table=True):
+    """A ban an admin lifted, with why: the ban itself is gone (``visitor_ban``) and the
+    strikes that led to it are forgiven; this row is what the console shows of it."""
+
+    __tablename__ = "ban_lift"
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(default=BanSubject.DOCUMENT, max_length=16)
+    # The keyed hash the ban was kept under (``visitor_ban.identity_hash``).
+    subject_hash: str = Field(max_length=64, index=True)
+    # What was shown of it when lifted (a masked document), for the console.
+    subject_masked: str | None = Field(default=None, max_length=64)
+    banned_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    until: date | None = None
+    strikes: int = 0
+    lifted_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False, index=True))
+    lifted_by: str = Field(max_length=64)
+    reason: str = Field(max_length=500)

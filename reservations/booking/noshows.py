@@ -21,13 +21,13 @@ from sqlmodel import Session
 
 from reservations import clock, db
 from reservations.booking.models import (
-    INDIVIDUAL,
     Booking,
     BookingStatus,
     NoShowStrike,
     Visitor,
     VisitorBan,
 )
+from reservations.rules import channels
 from reservations.rules.schema import Rules
 from reservations.tickets.models import Ticket, UseState
 
@@ -78,7 +78,7 @@ def mark(session: Session, rules: Rules) -> dict[str, Any]:
         .select_from(_VISITOR.join(_BOOKING, _VISITOR.c.booking_id == _BOOKING.c.id))
         .where(
             _BOOKING.c.status == BookingStatus.NO_SHOW,
-            _BOOKING.c.channel == INDIVIDUAL,
+            _BOOKING.c.channel.in_(channels.giving_strikes()),
             _BOOKING.c.day > through - timedelta(days=rules_.window_days),
             _VISITOR.c.identity_hash.is_not(None),
         )
@@ -118,7 +118,10 @@ def _ban_repeat_no_shows(
     strikes: dict[str, list[date]] = {}
     rows = session.connection().execute(
         select(_STRIKE.c.identity_hash, _STRIKE.c.day).where(
-            _STRIKE.c.identity_hash.in_(list(latest)), _STRIKE.c.day > earliest
+            _STRIKE.c.identity_hash.in_(list(latest)),
+            _STRIKE.c.day > earliest,
+            # Strikes forgiven with a lifted ban (``booking.bans``) never count again.
+            _STRIKE.c.forgiven_at.is_(None),
         )
     )
     for identity, day in rows:

@@ -46,10 +46,12 @@ from reservations.booking.errors import (
 from reservations.booking.models import Booking, BookingStatus, Visitor
 from reservations.booking.presentation import present_parts
 from reservations.booking.schemas import BookingOut
-from reservations.errors import DomainError, ServiceBusy
+from reservations.errors import DomainError, Forbidden, ServiceBusy
 from reservations.ops import metrics
 from reservations.privacy.vault import get_vault
+from reservations.rules import channels
 from reservations.rules import service as rules_service
+from reservations.rules.channels import Booker
 from reservations.rules.schema import Rules, Slot
 from reservations.tickets import service as tickets
 from reservations.tickets.models import Ticket, TicketStatus, UseState
@@ -103,7 +105,7 @@ class Order:
     slot_id: str
     places: int
     holders: Sequence[Holder]
-    phone: str
+    phone: str | None
     email: str | None
     language: str
     # Identities whose ban refuses the booking (an individual booking: everybody on it; a
@@ -117,6 +119,15 @@ class Order:
     check_plan: Callable[[rules_service.DayPlan, datetime], None] | None = None
     # Places already held for this booking: none are taken.
     held: HeldPlaces | None = None
+    # Who places it (the channel must allow it: ``Channel.booked_by``), and the staff user
+    # who did, when staff booked for the visitor.
+    booker: Booker = Booker.VISITOR
+    staff_user: str | None = None
+    # More statements of the booking's own write transaction, given the new booking's id
+    # and reference (an audit entry), run before the counters are taken.
+    also_write: Callable[[Connection, int, str], None] | None = None
+    # The answer as sent, from the booking's view (a desk booking adds its print link).
+    answer: Callable[[BookingOut], BaseModel] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,9 +223,11 @@ def _place(
                 return replay
         rules, override = rules_service.for_day(connection, day)
         order = order_for(rules)
+        if order.booker not in channels.get(order.channel).booked_by:
+            raise Forbidden({"channel": order.channel})
         slot = _slot(rules, order.slot_id)
         plan = rules_service.plan_day(rules, override, order.channel, day, now)
-        rules_service.require_bookable(plan)
+        rules_service.require_bookable(plan, slot.id)
         if order.check_plan is not None:
             order.check_plan(plan, now)
         daily, per_slot = plan.daily_capacity, plan.slot_capacities[slot.id]
@@ -368,6 +381,7 @@ def _prepare(order: Order, rules: Rules, slot: Slot, now: datetime, once: Once |
         "manage_token_hash": get_vault().token_hash(manage_token),
         "language": order.language,
         "organization": order.organization,
+        "booked_by": order.staff_user,
         "created_at": now,
         "updated_at": now,
         **contact,
@@ -422,7 +436,8 @@ def _prepare(order: Order, rules: Rules, slot: Slot, now: datetime, once: Once |
         organization=order.organization,
     )
     view: BookingOut = present_parts(shown, shown_visitors, shown_tickets, rules, manage_token)
-    body = view.model_dump_json(by_alias=True).encode()
+    answer: BaseModel = view if order.answer is None else order.answer(view)
+    body = answer.model_dump_json(by_alias=True).encode()
     once_row = None
     if once is not None:
         once_row = idempotency.record_columns(once.scope, once.key, once.fingerprint, 201, body)
@@ -439,7 +454,7 @@ _TICKET: Table = Ticket.__table__  # type: ignore[attr-defined]
 # The columns _prepare fills, in the order it fills them.
 _BOOKING_COLUMNS = (
     "reference", "channel", "day", "slot_id", "slot_start", "slot_end", "status",
-    "party_size", "manage_token_hash", "language", "organization", "created_at",
+    "party_size", "manage_token_hash", "language", "organization", "booked_by", "created_at",
     "updated_at", "phone_enc", "phone_hash", "phone_masked", "email_enc", "email_masked",
 )  # fmt: skip
 _VISITOR_COLUMNS = (
@@ -507,6 +522,8 @@ def _write(
                     "visitor_id": None if holder is None else visitor_ids[holder],
                 },
             )
+        if order.also_write is not None:
+            order.also_write(connection, booking_id, prepared.reference)
         if order.held is None:
             # Last: the counter rows every booking of the day meets, then the commit at once.
             capacity.take(

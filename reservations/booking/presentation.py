@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from reservations import clock
 from reservations.booking.models import Booking, BookingStatus, Visitor
 from reservations.booking.schemas import BookingOut, MaskedPerson, SlotOut, TicketOut
+from reservations.rules import channels
 from reservations.rules.schema import Rules
 from reservations.tickets import links
 from reservations.tickets import service as tickets
@@ -135,7 +136,7 @@ def present_parts(
     before its transaction, and needs no query to show itself)."""
     by_id = {visitor.id: visitor for visitor in people}
     leader = next((visitor for visitor in people if visitor.role == "leader"), None)
-    is_team = booking.channel == "team"
+    is_team = channels.is_party(booking.channel)
     return BookingOut(
         reference=booking.reference,
         manage_token=manage_token,

@@ -9,10 +9,11 @@ from datetime import date as Date
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 from reservations.languages import LanguageCode
 from reservations.privacy.documents import DOCUMENT_KINDS
+from reservations.rules import channels
 
 if TYPE_CHECKING:
     IdTypeName = str
@@ -114,31 +115,75 @@ class ChannelAvailability(BaseModel):
     remaining: int
 
 
-class TeamAvailability(ChannelAvailability):
+class ChannelState(ChannelAvailability):
+    """A channel's places with whether it can be booked now, and why not."""
+
     bookable: bool
     reason: str | None
 
 
-class SlotAvailability(BaseModel):
+TeamAvailability = ChannelState
+
+
+class _SlotFields(BaseModel):
     id: str
     start: str
     end: str
-    individual_capacity: int
-    individual_remaining: int
-    team_capacity: int
-    team_remaining: int
+
+    def capacity_of(self, channel: str) -> int:
+        return int(getattr(self, channels.get(channel).capacity_field))
+
+    def remaining_of(self, channel: str) -> int:
+        return int(getattr(self, channels.get(channel).remaining_field))
 
 
-class DayAvailability(BaseModel):
+class _DayFields(BaseModel):
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
     day: Date = Field(serialization_alias="date")
+    # The day's own channel's (the public individual channel: ``Channel.the_days_own``).
     bookable: bool
     reason: str | None
-    individual: ChannelAvailability
-    team: TeamAvailability
     slots: list[SlotAvailability]
     note: str | None = None
+
+    def of(self, channel: str) -> ChannelAvailability:
+        """``channel``'s places that day."""
+        found = getattr(self, channel)
+        assert isinstance(found, ChannelAvailability)
+        return found
+
+    def state_of(self, channel: str) -> tuple[bool, str | None]:
+        """Whether ``channel`` can be booked that day now, and why not."""
+        found = self.of(channel)
+        if isinstance(found, ChannelState):
+            return found.bookable, found.reason
+        return self.bookable, self.reason
+
+
+if TYPE_CHECKING:
+    SlotAvailability = _SlotFields
+    DayAvailability = _DayFields
+else:
+    # Per slot, each channel's ``<channel>_capacity`` and ``<channel>_remaining``.
+    SlotAvailability = create_model(
+        "SlotAvailability",
+        __base__=_SlotFields,
+        **{
+            name: (int, ...)
+            for channel in channels.CHANNELS
+            for name in (channel.capacity_field, channel.remaining_field)
+        },
+    )
+    # Per day, a block per channel under its name (``individual``, ``team``, ``walk_in``).
+    DayAvailability = create_model(
+        "DayAvailability",
+        __base__=_DayFields,
+        **{
+            channel.name: (ChannelAvailability if channel.the_days_own else ChannelState, ...)
+            for channel in channels.CHANNELS
+        },
+    )
 
 
 class AvailabilityOut(BaseModel):

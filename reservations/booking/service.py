@@ -28,21 +28,20 @@ from reservations.booking.errors import (
     MinorWithoutGuardian,
     TooManyVisitors,
 )
-from reservations.booking.models import INDIVIDUAL, Booking, BookingStatus, Visitor
+from reservations.booking.models import INDIVIDUAL, WHOLE_DAY, Booking, BookingStatus, Visitor
 from reservations.booking.presentation import cancellable_until, present, present_one
 from reservations.booking.schemas import (
     AvailabilityOut,
     BookingOut,
     BookingRequest,
-    ChannelAvailability,
     DayAvailability,
     LookupRequest,
     SlotAvailability,
-    TeamAvailability,
 )
 from reservations.dbtypes import UTCDateTime
 from reservations.errors import NotFound, field_error
 from reservations.privacy.vault import get_vault
+from reservations.rules import channels
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
 from reservations.tickets import service as tickets
@@ -56,7 +55,7 @@ class Party:
     documents, phone, consents, a child only with an adult, nobody twice."""
 
     people: list[identities.Person]
-    phone: str
+    phone: str | None
 
     @property
     def identity_hashes(self) -> list[str]:
@@ -71,7 +70,7 @@ def checked_party(request: BookingRequest) -> Party:
     """The request's party, or the first reason to refuse it (nothing is read)."""
     if not request.consent or request.sensitive_consent is False:
         raise ConsentRequired()
-    phone = identities.phone(request.phone)
+    phone = identities.phone(request.phone) if request.phone is not None else None
     today = clock.today()
     people = [identities.person(visitor, today) for visitor in request.visitors]
     if any(person.is_minor_on(request.day) for person in people):
@@ -350,9 +349,11 @@ def _availability(
     for offset in range((end - start).days + 1):
         day = start + timedelta(days=offset)
         override = overrides.get(day)
-        individual = rules_service.plan_day(rules, override, INDIVIDUAL, day, now)
-        team = rules_service.plan_day(rules, override, "team", day, now)
-        days.append(_day_availability(rules, individual, team, booked, override_note(override)))
+        plans = [
+            rules_service.plan_day(rules, override, channel.name, day, now)
+            for channel in channels.CHANNELS
+        ]
+        days.append(_day_availability(rules, plans, booked, override_note(override)))
     return AvailabilityOut(days=days)
 
 
@@ -366,60 +367,51 @@ def _remaining(capacity_: int, taken: int) -> int:
 
 def _day_availability(
     rules: Rules,
-    individual: rules_service.DayPlan,
-    team: rules_service.DayPlan,
+    plans: list[rules_service.DayPlan],
     booked: dict[tuple[date, str, str], int],
     note: str | None,
 ) -> DayAvailability:
-    day = individual.day
-    ind_booked = booked.get((day, INDIVIDUAL, "*"), 0)
-    team_booked = booked.get((day, "team", "*"), 0)
-    ind_left = _remaining(individual.daily_capacity, ind_booked)
-    team_left = _remaining(team.daily_capacity, team_booked)
-    slots = []
-    for slot in rules.slots:
-        slots.append(
-            SlotAvailability(
-                id=slot.id,
-                start=slot.start,
-                end=slot.end,
-                individual_capacity=individual.slot_capacities[slot.id],
-                individual_remaining=min(
-                    ind_left,
-                    _remaining(
-                        individual.slot_capacities[slot.id],
-                        booked.get((day, INDIVIDUAL, slot.id), 0),
-                    ),
-                ),
-                team_capacity=team.slot_capacities[slot.id],
-                team_remaining=min(
-                    team_left,
-                    _remaining(
-                        team.slot_capacities[slot.id], booked.get((day, "team", slot.id), 0)
-                    ),
-                ),
+    """One day in every channel: its places, per slot, and whether it can be booked."""
+    day = plans[0].day
+    slots: dict[str, dict[str, Any]] = {
+        slot.id: {"id": slot.id, "start": slot.start, "end": slot.end} for slot in rules.slots
+    }
+    blocks: dict[str, Any] = {}
+    own: tuple[bool, str | None] = (False, None)
+    for channel, plan in zip(channels.CHANNELS, plans, strict=True):
+        taken = booked.get((day, channel.name, WHOLE_DAY), 0)
+        left = _remaining(plan.daily_capacity, taken)
+        any_open = False
+        for slot in rules.slots:
+            capacity_ = plan.slot_capacities[slot.id]
+            remaining = (
+                0
+                if plan.slot_reason(slot.id)
+                else min(left, _remaining(capacity_, booked.get((day, channel.name, slot.id), 0)))
             )
-        )
-    ind_open = any(s.individual_remaining > 0 for s in slots)
-    team_open = any(s.team_remaining > 0 for s in slots)
-    ind_reason = individual.reason or (None if ind_open else rules_service.SOLD_OUT)
-    team_reason = team.reason or (None if team_open else rules_service.SOLD_OUT)
-    return DayAvailability(
-        day=day,
-        bookable=ind_reason is None,
-        reason=ind_reason,
-        individual=ChannelAvailability(
-            capacity=individual.daily_capacity, booked=ind_booked, remaining=ind_left
-        ),
-        team=TeamAvailability(
-            capacity=team.daily_capacity,
-            booked=team_booked,
-            remaining=team_left,
-            bookable=team_reason is None,
-            reason=team_reason,
-        ),
-        slots=slots,
-        note=note,
+            slots[slot.id][channel.capacity_field] = capacity_
+            slots[slot.id][channel.remaining_field] = remaining
+            any_open = any_open or remaining > 0
+        reason = plan.reason or (None if any_open else rules_service.SOLD_OUT)
+        block: dict[str, Any] = {
+            "capacity": plan.daily_capacity,
+            "booked": taken,
+            "remaining": left,
+        }
+        if channel.the_days_own:
+            own = (reason is None, reason)
+        else:
+            block.update(bookable=reason is None, reason=reason)
+        blocks[channel.name] = block
+    return DayAvailability.model_validate(
+        {
+            "day": day,
+            "bookable": own[0],
+            "reason": own[1],
+            **blocks,
+            "slots": [SlotAvailability.model_validate(values) for values in slots.values()],
+            "note": note,
+        }
     )
 
 
@@ -444,5 +436,5 @@ def cancel_proven(session: Session, reference: str) -> BookingOut:
 
 def released_at(rules: Rules, day: date, channel: str = INDIVIDUAL) -> datetime:
     """When ``day`` opens for booking in ``channel`` (``not_released`` until then)."""
-    settings = rules.channel(channel)
+    settings = rules.ahead(channel)
     return clock.localize(day - timedelta(days=settings.max_days_ahead), settings.release_time)

@@ -22,13 +22,14 @@ from sqlmodel import Session
 
 from reservations import clock, db, languages
 from reservations.booking import identities
-from reservations.booking.models import TEAM, Booking, BookingStatus, Visitor
+from reservations.booking.models import Booking, BookingStatus, Visitor
 from reservations.booking.presentation import cancellable_until
 from reservations.gate.service import entry_window
 from reservations.notifications.errors import DeliveryFailed
 from reservations.notifications.messages import Message
 from reservations.notifications.service import Recipient, open_notifier
 from reservations.privacy.vault import DecryptionError, get_vault
+from reservations.rules import channels
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
 from reservations.web import i18n
@@ -173,7 +174,7 @@ def reminder_message(booking: Booking, names: list[str], rules: Rules) -> Messag
         "entry_until": f"{entry_until:%H:%M}",
         "party_size": booking.party_size,
         "names": names,
-        "team": booking.channel == TEAM,
+        "team": channels.is_party(booking.channel),
         "organization": booking.organization or "",
         "cancel_until": _when(deadline, language) if deadline is not None else "",
         "no_show_strikes": rules.no_show.strikes,

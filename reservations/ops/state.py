@@ -12,9 +12,10 @@ from sqlmodel import Session, col
 
 from reservations import clock, db
 from reservations.booking import capacity
-from reservations.booking.models import INDIVIDUAL, TEAM, WHOLE_DAY
+from reservations.booking.models import WHOLE_DAY
 from reservations.gate import service as gate_service
 from reservations.jobs.models import JobRun
+from reservations.rules import channels
 from reservations.rules import service as rules_service
 
 ALL_SLOTS = "all"
@@ -48,13 +49,13 @@ def read() -> State:
         rules = rules_service.current_on(connection)
         release = {
             channel: rules_service.last_released_day(rules, channel, now)
-            for channel in (INDIVIDUAL, TEAM)
+            for channel in channels.NAMES
         }
         last = max(release.values())
         _rules, _version, overrides = rules_service.for_range(connection, today, last)
         booked = capacity.read_counts(connection, today, last)
         places: list[PlacesLeft] = []
-        for channel in (INDIVIDUAL, TEAM):
+        for channel in channels.NAMES:
             for which, day in (("today", today), ("release", release[channel])):
                 override = overrides.get(day)
                 places.extend(_places_left(rules, override, channel, which, day, now, booked))

@@ -6,7 +6,7 @@ hashes alike. What stays is anonymous: day, slot, channel, party size, status, f
 statistics. Waiting list entries of those days are erased alike
 (``reservations.waitlist.retention``). The no-show rules keep what they need in their own
 tables, as keyed hashes only: a strike while it still counts (``no_show.window_days``) and
-a ban while it lasts.
+a ban while it lasts; a ban an admin lifted is listed (masked) for ``no_show.window_days``.
 
 On SQLite, erased values do not survive in the file: ``secure_delete`` zeroes freed space
 (see ``reservations.db``) and, after the purge commits, the write-ahead log is
@@ -24,7 +24,7 @@ from sqlmodel import Session
 
 from reservations import clock, db
 from reservations.booking import idempotency, noshows
-from reservations.booking.models import Booking, NoShowStrike, Visitor, VisitorBan
+from reservations.booking.models import BanLift, Booking, NoShowStrike, Visitor, VisitorBan
 from reservations.privacy.erasure import ERASED_CONTACT, ERASED_PERSON
 from reservations.rules import service as rules_service
 from reservations.waitlist import retention as waitlist_retention
@@ -37,6 +37,7 @@ _BOOKING: Any = Booking.__table__  # type: ignore[attr-defined]
 _VISITOR: Any = Visitor.__table__  # type: ignore[attr-defined]
 _STRIKE: Any = NoShowStrike.__table__  # type: ignore[attr-defined]
 _BAN: Any = VisitorBan.__table__  # type: ignore[attr-defined]
+_BAN_LIFT: Any = BanLift.__table__  # type: ignore[attr-defined]
 
 
 def purge(session: Session) -> dict[str, Any]:
@@ -79,6 +80,12 @@ def purge(session: Session) -> dict[str, Any]:
     bans = connection.execute(
         delete(_BAN).where(_BAN.c.until < today).returning(_BAN.c.identity_hash)
     ).all()
+    # A lifted ban is shown (masked) for as long as its strikes would have counted.
+    lifts = connection.execute(
+        delete(_BAN_LIFT)
+        .where(_BAN_LIFT.c.lifted_at < now - timedelta(days=rules.no_show.window_days))
+        .returning(_BAN_LIFT.c.id)
+    ).all()
     waiting = waitlist_retention.erase(connection, before=cutoff)
     replies = idempotency.purge_expired(session)
     return {
@@ -88,6 +95,7 @@ def purge(session: Session) -> dict[str, Any]:
         "waiting_entries_erased": waiting,
         "strikes_forgotten": len(strikes),
         "bans_ended": len(bans),
+        "ban_lifts_forgotten": len(lifts),
         "idempotency_records": replies,
         "no_shows_settled": settled["no_shows"],
     }

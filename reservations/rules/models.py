@@ -26,8 +26,15 @@ class DayOverride(SQLModel, table=True):
 
     day: date = Field(primary_key=True)
     closed: bool | None = None
-    individual_quota: int | None = None
-    team_quota: int | None = None
+    # The day's quota of each channel it changes, by channel name (``rules.channels``);
+    # a channel left out follows the rules.
+    quotas: dict[str, int] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, default=dict)
+    )
     note: str | None = Field(default=None, max_length=500)
     updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     updated_by: str
+
+    def quota(self, channel: str) -> int | None:
+        value = (self.quotas or {}).get(channel)
+        return None if value is None else int(value)

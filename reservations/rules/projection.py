@@ -11,22 +11,35 @@ kept waiting at the door.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reservations.rules.schema import Rules, minutes_of
+from reservations.rules import channels
+from reservations.rules.schema import Rules, Slot, minutes_of
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """From ``start`` (minutes after midnight) until the next step, ``people`` are inside."""
+    """From ``start`` (minutes after midnight) until the next step, ``people`` are inside:
+    ``by_channel`` of each channel, in the registry's order (``rules.channels``)."""
 
     start: int
-    individual: int
-    team: int
+    by_channel: tuple[int, ...]
 
     @property
     def people(self) -> int:
-        return self.individual + self.team
+        return sum(self.by_channel)
+
+    def of(self, channel: str) -> int:
+        return self.by_channel[channels.NAMES.index(channel)]
+
+    @property
+    def individual(self) -> int:
+        return self.of(channels.INDIVIDUAL)
+
+    @property
+    def team(self) -> int:
+        return self.of(channels.TEAM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +92,7 @@ class Projection:
             "steps": [
                 {
                     "at": hhmm(step.start),
-                    "individual": step.individual,
-                    "team": step.team,
+                    **dict(zip(channels.NAMES, step.by_channel, strict=True)),
                     "people": step.people,
                 }
                 for step in self.steps
@@ -96,20 +108,21 @@ def hhmm(minutes: int | None) -> str | None:
 
 def project(
     rules: Rules,
+    quotas: Mapping[str, int] | None = None,
     *,
-    individual_quota: int | None = None,
-    team_quota: int | None = None,
     closed: bool = False,
 ) -> Projection:
-    """The people inside through one day; quotas default to the rules' daily quotas.
+    """The people inside through one day; each channel's quota defaults to the rules'
+    daily quota (``quotas`` by channel name: how a day's override takes part, 0 for a
+    channel closed that day; ``closed`` closes them all).
 
-    ``closed`` (or a quota of 0) is how a day's override takes part.
+    A channel whose places are not split by slot may bring its whole quota in any slot.
     """
     opens, closes = minutes_of(rules.hours.opens), minutes_of(rules.hours.closes)
-    individual_cap = rules.individual.daily_quota if individual_quota is None else individual_quota
-    team_cap = rules.team.daily_quota if team_quota is None else team_quota
-    if closed:
-        individual_cap = team_cap = 0
+    caps = [
+        0 if closed else (quotas or {}).get(channel.name, rules.channel(channel.name).daily_quota)
+        for channel in channels.CHANNELS
+    ]
     visit = rules.occupancy.typical_visit_minutes
     visits = [
         (minutes_of(slot.start), min(minutes_of(slot.start) + visit, closes), slot)
@@ -123,10 +136,12 @@ def project(
         covering = [slot for start, end, slot in visits if start <= minute < end]
         step = Step(
             start=minute,
-            individual=min(sum(slot.individual_capacity for slot in covering), individual_cap),
-            team=min(sum(slot.team_capacity for slot in covering), team_cap),
+            by_channel=tuple(
+                min(sum(_places(channel, slot, cap) for slot in covering), cap)
+                for channel, cap in zip(channels.CHANNELS, caps, strict=True)
+            ),
         )
-        if steps and steps[-1].individual == step.individual and steps[-1].team == step.team:
+        if steps and steps[-1].by_channel == step.by_channel:
             continue
         steps.append(step)
     return Projection(
@@ -136,3 +151,7 @@ def project(
         limit=rules.occupancy.instantaneous_limit,
         building_limit=rules.occupancy.building_limit,
     )
+
+
+def _places(channel: channels.Channel, slot: Slot, cap: int) -> int:
+    return cap if channel.slot_field is None else int(getattr(slot, channel.slot_field))

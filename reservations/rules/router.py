@@ -1,16 +1,17 @@
 """``/admin/rules`` and ``/admin/days``: the rules in force and per-date overrides."""
 
+import datetime
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from fastapi import APIRouter, Body, Header, Path, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, create_model
 
 from reservations.audit import service as audit
 from reservations.auth.bearer import AdminUser
 from reservations.errors import NotFound, field_error
 from reservations.http import DbSession
-from reservations.rules import service
+from reservations.rules import channels, service
 from reservations.rules.models import DayOverride
 from reservations.rules.projection import project
 
@@ -105,24 +106,36 @@ def preview_rules(session: DbSession, _: AdminUser, patch: RulesPatch) -> RulesP
     )
 
 
-class DayOverrideOut(BaseModel):
+class _DayOverrideShown(BaseModel):
     date: date
     closed: bool | None
-    individual_quota: int | None
-    team_quota: int | None
     note: str | None
     updated_by: str
 
     @classmethod
-    def of(cls, override: DayOverride) -> "DayOverrideOut":
-        return cls(
-            date=override.day,
-            closed=override.closed,
-            individual_quota=override.individual_quota,
-            team_quota=override.team_quota,
-            note=override.note,
-            updated_by=override.updated_by,
+    def of(cls, override: DayOverride) -> Self:
+        return cls.model_validate(
+            {
+                "date": override.day,
+                **(service.override_document(override) or {}),
+                "updated_by": override.updated_by,
+            }
         )
+
+    @classmethod
+    def following_the_rules(cls, day: datetime.date, actor: str) -> Self:
+        return cls.model_validate({"date": day, "closed": None, "note": None, "updated_by": actor})
+
+
+if TYPE_CHECKING:
+    DayOverrideOut = _DayOverrideShown
+else:
+    # ``date``, ``closed``, each channel's ``<channel>_quota`` (rules.channels), ``note``.
+    DayOverrideOut = create_model(
+        "DayOverrideOut",
+        __base__=_DayOverrideShown,
+        **{channel.quota_field: (int | None, Field(default=None)) for channel in channels.CHANNELS},
+    )
 
 
 class DayOverridesOut(BaseModel):
@@ -154,14 +167,7 @@ def put_day(
 ) -> DayOverrideOut:
     override = service.put_override(session, day, body, admin.username)
     if override is None:  # nothing set: the day follows the rules, no override remains
-        return DayOverrideOut(
-            date=day,
-            closed=None,
-            individual_quota=None,
-            team_quota=None,
-            note=None,
-            updated_by=admin.username,
-        )
+        return DayOverrideOut.following_the_rules(day, admin.username)
     return DayOverrideOut.of(override)
 
 

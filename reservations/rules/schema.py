@@ -29,6 +29,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from reservations.rules import channels
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
@@ -120,13 +122,24 @@ class Hours(_Strict):
         return self
 
 
-class _Channel(_Strict):
-    opens_on: Day
+class ChannelRules(_Strict):
+    """What every channel's section holds (``reservations.rules.channels``)."""
+
     daily_quota: NonNegative
+    cancel_minutes_before_start: Annotated[Int, Field(ge=0, le=60 * 24 * 30)] = 0
+
+    def receives_on(self, weekday: str) -> bool:
+        """Whether the channel receives visitors on ``weekday`` when the museum is open."""
+        return True
+
+
+class AheadChannelRules(ChannelRules):
+    """A channel booked days ahead (``Window.AHEAD``)."""
+
+    opens_on: Day
     min_days_ahead: DaysAhead = 1
     max_days_ahead: DaysAhead = 7
     release_time: HHMM = "00:00"
-    cancel_minutes_before_start: Annotated[Int, Field(ge=0, le=60 * 24 * 30)] = 0
 
     @model_validator(mode="after")
     def _window(self) -> Self:
@@ -139,13 +152,13 @@ class _Channel(_Strict):
         return self
 
 
-class IndividualRules(_Channel):
+class IndividualRules(AheadChannelRules):
     opens_on: Day = date(2020, 9, 28)
     daily_quota: NonNegative = 1000
     max_visitors_per_booking: Annotated[Int, Field(ge=1, le=20)] = 5
 
 
-class TeamRules(_Channel):
+class TeamRules(AheadChannelRules):
     opens_on: Day = date(2020, 10, 8)
     daily_quota: NonNegative = 400
     max_days_ahead: DaysAhead = 14
@@ -165,6 +178,16 @@ class TeamRules(_Channel):
         if self.min_size > self.max_size:
             raise problem("team_size_order", "min_size must not exceed max_size", field="max_size")
         return self
+
+    def receives_on(self, weekday: str) -> bool:
+        return weekday in self.received_weekdays
+
+
+class WalkInRules(ChannelRules):
+    """Places of the day itself, booked by staff at the desk for visitors who come without
+    a booking (``0`` switches the desk's same-day booking off)."""
+
+    daily_quota: NonNegative = 50
 
 
 class OccupancyRules(_Strict):
@@ -313,6 +336,7 @@ class Rules(_Strict):
     hours: Hours = Field(default_factory=Hours)
     individual: IndividualRules = Field(default_factory=IndividualRules)
     team: TeamRules = Field(default_factory=TeamRules)
+    walk_in: WalkInRules = Field(default_factory=WalkInRules)
     occupancy: OccupancyRules = Field(default_factory=OccupancyRules)
     gate: GateRules = Field(default_factory=GateRules)
     no_show: NoShowRules = Field(default_factory=NoShowRules)
@@ -330,5 +354,14 @@ class Rules(_Strict):
     def slot(self, slot_id: str) -> Slot | None:
         return next((slot for slot in self.slots if slot.id == slot_id), None)
 
-    def channel(self, name: str) -> IndividualRules | TeamRules:
-        return self.team if name == "team" else self.individual
+    def channel(self, name: str) -> ChannelRules:
+        """The section of the channel called ``name`` (``reservations.rules.channels``)."""
+        section = getattr(self, channels.get(name).name)
+        assert isinstance(section, ChannelRules)
+        return section
+
+    def ahead(self, name: str) -> AheadChannelRules:
+        """The section of a channel booked days ahead."""
+        section = self.channel(name)
+        assert isinstance(section, AheadChannelRules), name
+        return section

@@ -9,9 +9,17 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationError,
+    create_model,
+)
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -20,9 +28,11 @@ from sqlmodel import Session, col
 from reservations import clock, db
 from reservations.audit import service as audit
 from reservations.errors import Conflict, field_error, validation_details
+from reservations.rules import channels
+from reservations.rules.channels import Window
 from reservations.rules.errors import BookingWindow, InvalidRules, RulesChanged
 from reservations.rules.models import DayOverride, RulesDocument
-from reservations.rules.schema import WEEKDAYS, NonNegative, Rules, minutes_of
+from reservations.rules.schema import WEEKDAYS, NonNegative, Rules, Slot, minutes_of
 
 # Reasons a day cannot be booked (``details.reason`` in the contract).
 PAST = "past"
@@ -84,8 +94,7 @@ _RULES_ROW = select(_RULES.c.version, _RULES.c.document).where(_RULES.c.id == 1)
 _OVERRIDE_COLUMNS = (
     _OVERRIDES.c.day,
     _OVERRIDES.c.closed,
-    _OVERRIDES.c.individual_quota,
-    _OVERRIDES.c.team_quota,
+    _OVERRIDES.c.quotas,
     _OVERRIDES.c.note,
 )
 # The version in force and one day's override, in one read.
@@ -114,20 +123,26 @@ class Override(Protocol):
     @property
     def closed(self) -> bool | None: ...
     @property
-    def individual_quota(self) -> int | None: ...
-    @property
-    def team_quota(self) -> int | None: ...
-    @property
     def note(self) -> str | None: ...
+    def quota(self, channel: str) -> int | None:
+        """The day's quota of ``channel``, or None where it follows the rules."""
 
 
 @dataclass(frozen=True, slots=True)
 class OverrideValues:
     day: date
     closed: bool | None
-    individual_quota: int | None
-    team_quota: int | None
+    # (channel, quota) of the channels whose quota the day changes, in the registry's order
+    quotas: tuple[tuple[str, int], ...]
     note: str | None
+
+    def quota(self, channel: str) -> int | None:
+        return next((value for name, value in self.quotas if name == channel), None)
+
+
+def _quota_pairs(stored: object) -> tuple[tuple[str, int], ...]:
+    found = stored if isinstance(stored, dict) else {}
+    return tuple((name, int(found[name])) for name in channels.NAMES if found.get(name) is not None)
 
 
 def _not_seeded() -> RuntimeError:
@@ -183,7 +198,7 @@ def recent() -> Rules:
 def _override_of(row: Any) -> OverrideValues | None:
     if row.day is None:
         return None
-    return OverrideValues(row.day, row.closed, row.individual_quota, row.team_quota, row.note)
+    return OverrideValues(row.day, row.closed, _quota_pairs(row.quotas), row.note)
 
 
 def current(session: Session) -> Rules:
@@ -299,31 +314,59 @@ def overrides_between(session: Session, start: date, end: date) -> dict[date, Da
     return {override.day: override for override in session.scalars(statement)}
 
 
-class DayOverrideChange(BaseModel):
-    """What an admin sets for one date; a field left out follows the weekly rules."""
+class _DayOverrideFields(BaseModel):
+    """What an admin sets for one date; a field left out follows the weekly rules. Each
+    channel's quota is a field of its own, ``<channel>_quota`` (see ``DayOverrideChange``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     closed: StrictBool | None = None
-    individual_quota: NonNegative | None = None
-    team_quota: NonNegative | None = None
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = Field(
         default=None
     )
 
+    def quota(self, channel: str) -> int | None:
+        value = getattr(self, channels.get(channel).quota_field, None)
+        return None if value is None else int(value)
+
+    @property
+    def quotas(self) -> dict[str, int]:
+        """The quotas it sets, by channel name."""
+        return {
+            channel.name: value
+            for channel in channels.CHANNELS
+            if (value := self.quota(channel.name)) is not None
+        }
+
     @property
     def sets_nothing(self) -> bool:
         """Whether the day would simply follow the rules (a blank note is no note)."""
-        return self.model_copy(update={"note": self.note or None}) == DayOverrideChange()
+        return self.closed is None and not self.note and not self.quotas
+
+
+def _quota_fields() -> dict[str, Any]:
+    return {
+        channel.quota_field: (NonNegative | None, Field(default=None))
+        for channel in channels.CHANNELS
+    }
+
+
+if TYPE_CHECKING:
+    DayOverrideChange = _DayOverrideFields
+else:
+    DayOverrideChange = create_model(
+        "DayOverrideChange", __base__=_DayOverrideFields, **_quota_fields()
+    )
 
 
 def override_document(override: DayOverride | None) -> dict[str, Any] | None:
+    """The override as the API and the audit show it: ``closed``, each channel's
+    ``<channel>_quota`` and ``note``."""
     if override is None:
         return None
     return {
         "closed": override.closed,
-        "individual_quota": override.individual_quota,
-        "team_quota": override.team_quota,
+        **{channel.quota_field: override.quota(channel.name) for channel in channels.CHANNELS},
         "note": override.note,
     }
 
@@ -357,8 +400,7 @@ def put_override(
     if override is None:
         override = DayOverride(day=day, updated_at=clock.now(), updated_by=actor)
     override.closed = change.closed
-    override.individual_quota = change.individual_quota
-    override.team_quota = change.team_quota
+    override.quotas = change.quotas
     override.note = change.note or None
     after = override_document(override)
     if after != before:
@@ -414,6 +456,12 @@ class DayPlan:
     reason: str | None  # why it cannot be booked now, or None
     daily_capacity: int
     slot_capacities: dict[str, int]
+    # The slots of today whose entry has closed: nobody can use a ticket of theirs.
+    past_slots: frozenset[str] = frozenset()
+
+    def slot_reason(self, slot_id: str) -> str | None:
+        """Why ``slot_id`` cannot be booked even on a bookable day, or None."""
+        return PAST if slot_id in self.past_slots else None
 
 
 def is_closed(rules: Rules, override: Override | None, channel: str, day: date) -> bool:
@@ -423,11 +471,14 @@ def is_closed(rules: Rules, override: Override | None, channel: str, day: date) 
     weekday = WEEKDAYS[day.weekday()]
     if weekday in rules.hours.closed_weekdays:
         return True
-    return channel == "team" and weekday not in rules.team.received_weekdays
+    return not rules.channel(channel).receives_on(weekday)
 
 
 def last_released_day(rules: Rules, channel: str, now: datetime) -> date:
-    settings = rules.channel(channel)
+    """The furthest day ``channel`` takes bookings for now."""
+    if channels.get(channel).window is Window.SAME_DAY:
+        return now.date()
+    settings = rules.ahead(channel)
     released = now.date() + timedelta(days=settings.max_days_ahead)
     if minutes_of(now.strftime("%H:%M")) < minutes_of(settings.release_time):
         released -= timedelta(days=1)
@@ -437,7 +488,9 @@ def last_released_day(rules: Rules, channel: str, now: datetime) -> date:
 def window_reason(
     rules: Rules, override: Override | None, channel: str, day: date, now: datetime
 ) -> str | None:
-    settings = rules.channel(channel)
+    if channels.get(channel).window is Window.SAME_DAY:
+        return _same_day_reason(rules, override, channel, day, now)
+    settings = rules.ahead(channel)
     today = now.date()
     if day < today:
         return PAST
@@ -454,22 +507,52 @@ def window_reason(
     return None
 
 
+def _same_day_reason(
+    rules: Rules, override: Override | None, channel: str, day: date, now: datetime
+) -> str | None:
+    """A day's own places are booked on that day, from opening until the last entry."""
+    today = now.date()
+    if day < today:
+        return PAST
+    if is_closed(rules, override, channel, day):
+        return CLOSED
+    if day > today or now < clock.localize(day, rules.hours.opens):
+        return NOT_RELEASED
+    if now > clock.localize(day, rules.hours.last_entry):
+        return PAST
+    return None
+
+
+def entry_closes(rules: Rules, day: date, slot: Slot) -> datetime:
+    """When the gate stops admitting ``slot``'s tickets: its end plus the late margin,
+    never after the day's last entry."""
+    closes = clock.localize(day, slot.end) + timedelta(
+        minutes=rules.gate.entry_closes_minutes_after_end
+    )
+    return min(closes, clock.localize(day, rules.hours.last_entry))
+
+
 def plan_day(
     rules: Rules, override: Override | None, channel: str, day: date, now: datetime
 ) -> DayPlan:
-    if channel == "team":
-        daily = rules.team.daily_quota
-        if override is not None and override.team_quota is not None:
-            daily = override.team_quota
-        slots = {slot.id: slot.team_capacity for slot in rules.slots}
-    else:
-        daily = rules.individual.daily_quota
-        if override is not None and override.individual_quota is not None:
-            daily = override.individual_quota
-        slots = {slot.id: slot.individual_capacity for slot in rules.slots}
-    return DayPlan(day, channel, window_reason(rules, override, channel, day, now), daily, slots)
+    entry = channels.get(channel)
+    daily = rules.channel(channel).daily_quota
+    if override is not None and (changed := override.quota(channel)) is not None:
+        daily = changed
+    slots = {
+        slot.id: daily if entry.slot_field is None else int(getattr(slot, entry.slot_field))
+        for slot in rules.slots
+    }
+    today = day == now.date()
+    past = frozenset(
+        slot.id for slot in rules.slots if today and now > entry_closes(rules, day, slot)
+    )
+    return DayPlan(
+        day, channel, window_reason(rules, override, channel, day, now), daily, slots, past
+    )
 
 
-def require_bookable(plan: DayPlan) -> None:
-    if plan.reason is not None:
-        raise BookingWindow(plan.reason)
+def require_bookable(plan: DayPlan, slot_id: str | None = None) -> None:
+    reason = plan.reason or (plan.slot_reason(slot_id) if slot_id is not None else None)
+    if reason is not None:
+        raise BookingWindow(reason)

@@ -207,21 +207,21 @@ def offered_days(session: Session) -> list[OfferedDay]:
     return [
         OfferedDay(
             day=day.day,
-            remaining=day.team.remaining,
+            remaining=day.of(TEAM).remaining,
             slots=[
                 OfferedSlot(
                     id=slot.id,
                     start=slot.start,
                     end=slot.end,
-                    remaining=slot.team_remaining,
-                    available=slot.team_remaining >= rules.team.min_size,
+                    remaining=slot.remaining_of(TEAM),
+                    available=slot.remaining_of(TEAM) >= rules.team.min_size,
                 )
                 for slot in day.slots
-                if slot.team_capacity > 0
+                if slot.capacity_of(TEAM) > 0
             ],
         )
         for day in booking_service.availability(session, first, last).days
-        if day.team.bookable
+        if day.state_of(TEAM)[0]
     ]
 
 

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from reservations import clock, db
 from reservations.booking.models import Booking, Visitor
 from reservations.dbtypes import UTCDateTime
+from reservations.rules import channels
 from reservations.tickets.models import Ticket, TicketStatus, UseState
 from reservations.tickets.signing import get_keyring
 
@@ -29,7 +30,7 @@ def issue(session: Session, booking: Booking, holders: Sequence[Visitor | None])
     keyring = get_keyring()
     tickets = []
     for holder in holders:
-        party = 1 if holder is not None and booking.channel == "individual" else booking.party_size
+        party = booking.party_size if channels.is_party(booking.channel) else 1
         ticket_id = new_ticket_id()
         payload = keyring.sign(ticket_id, booking.day, booking.slot_id, party)
         ticket = Ticket(

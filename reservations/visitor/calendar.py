@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from reservations import clock
 from reservations.booking import service as booking
+from reservations.booking.models import INDIVIDUAL
 from reservations.booking.schemas import DayAvailability
 from reservations.rules import service as rules_service
 from reservations.rules.schema import WEEKDAYS, Rules
@@ -149,10 +150,10 @@ def day_view(day: DayAvailability, rules: Rules) -> DayView:
         tone=tone,
         explanation=explain(day.reason, day.day, rules, day.note),
         slots=[
-            SlotView(s.id, s.start, s.end, s.individual_capacity, s.individual_remaining)
+            SlotView(s.id, s.start, s.end, s.capacity_of(INDIVIDUAL), s.remaining_of(INDIVIDUAL))
             for s in day.slots
         ],
-        remaining=day.individual.remaining,
+        remaining=day.of(INDIVIDUAL).remaining,
         is_today=day.day == clock.today(),
         note=day.note,
     )

@@ -171,18 +171,21 @@ def build_request(
     """The service's request, or ``ValidationFailed`` whose ``details.problems`` hold every
     mistake found in the form (field → message): shape, documents, consents, a child without
     an adult, the same person twice, too many people. The service checks all of it again.
-    ``model`` may leave the slot optional (the waiting list's "any slot")."""
+    ``model`` may leave the slot optional (the waiting list's "any slot") or the phone (the
+    desk's visitors may have none)."""
     # The first visitor is never optional: left blank, its own fields say what is missing.
     filled = form.filled_rows() or [0]
     problems: Problems = {}
     request: BookingRequest | None = None
     slot_optional = not model.model_fields["slot_id"].is_required()
+    phone_optional = not model.model_fields["phone"].is_required()
+    phone = form.phone.strip() or (None if phone_optional else form.phone)
     try:
         request = model.model_validate(
             {
                 "date": day,
                 "slot_id": form.slot_id or (None if slot_optional else ""),
-                "phone": form.phone,
+                "phone": phone,
                 "email": form.email.strip() or None,
                 "consent": form.consent,
                 "sensitive_consent": form.sensitive_consent,
@@ -202,7 +205,7 @@ def build_request(
         for error in exc.errors(include_url=False, include_input=False, include_context=False):
             path = [str(part) for part in error["loc"]]
             _add(problems, *_validation_problem(path, str(error["type"]), filled))
-    if "phone" not in problems:
+    if "phone" not in problems and phone is not None:
         try:
             identities.phone(form.phone)
         except InvalidPhone:

@@ -26,6 +26,7 @@ from reservations.gate import service as gate
 from reservations.http import DbSession, language_of, undo_refused
 from reservations.museum import service as museum
 from reservations.protection.guard import guard_booking, guard_lookup
+from reservations.rules import channels
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
 from reservations.visitor import calendar, form_page, forms, grants, ics
@@ -166,7 +167,7 @@ def _booking_context(session: Session, booking: BookingOut) -> dict[str, Any]:
         "deadline_text": MomentText(deadline) if deadline is not None else None,
         "upcoming": booking.day >= now.date()
         and booking.status in (BookingStatus.CONFIRMED, BookingStatus.PENDING),
-        "is_team": booking.channel == "team",
+        "is_team": channels.is_party(booking.channel),
     }
 
 

@@ -116,6 +116,21 @@ REQUEST_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("put", "/api/v1/admin/gates/{gate}"): {"offline_margin": 30},
     ("put", "/api/v1/test/clock"): {"now": "2026-03-10T08:30:00+08:00"},
+    # Today's visitor at the desk: no phone needed, the notice read out to them.
+    ("post", "/api/v1/desk/bookings"): {
+        "date": "2026-03-10",
+        "slot_id": "1100",
+        "consent": True,
+        "sensitive_consent": True,
+        "visitors": [{"name": "王秀英", "id_type": "resident_id", "id_number": _RESIDENT_ID}],
+    },
+    ("post", "/api/v1/desk/identity"): {"id_type": "resident_id", "id_number": _RESIDENT_ID},
+    ("post", "/api/v1/desk/bookings/{reference}/cancel"): {"reason": "证件号码被他人冒用"},
+    ("post", "/api/v1/desk/identity/lift-ban"): {
+        "id_type": "resident_id",
+        "id_number": _RESIDENT_ID,
+        "reason": "证件号码被他人冒用，爽约并非本人",
+    },
     ("post", "/api/v1/admin/notices"): {
         "text": "3月14日下午二层展区维护，其余展区照常开放。",
         "text_en": "On 14 March in the afternoon the second floor is closed for maintenance.",

@@ -10,6 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reservations import clock, languages, resources
 from reservations.privacy import documents
+from reservations.rules import channels
 from reservations.web import i18n
 from reservations.web.csrf import csrf_token_for
 from reservations.web.static import static_url
@@ -30,6 +31,7 @@ def environment() -> Environment:
         env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
         env.globals["static_url"] = static_url
         env.globals["document_kinds"] = documents.DOCUMENT_KINDS
+        env.globals["channels"] = channels.CHANNELS
         env.globals["document_rules"] = documents.browser_rules()
         env.globals["languages"] = languages.LANGUAGES
         _environment = env
@@ -43,10 +45,13 @@ def render_page(
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    language: str | None = None,
 ) -> HTMLResponse:
+    """``template`` in the request's language, or in ``language`` where the page speaks
+    another's (a printed ticket speaks its visitor's)."""
     from reservations.http import language_of
 
-    language = language_of(request)
+    language = language or language_of(request)
     area = template.split("/", 1)[0] if "/" in template else ""
     with i18n.speaking(language, area=area):
         csrf = csrf_token_for(request)

@@ -33,7 +33,8 @@ def test_the_administrators_story_lower_the_limit_close_a_day_find_both(
     assert set(entries[0]) == {"id", "at", "actor", "action", "target", "before", "after",
                                "changes"}  # fmt: skip
     assert entries[0]["after"] == {
-        "closed": True, "individual_quota": None, "team_quota": None, "note": "维护"
+        "closed": True, "individual_quota": None, "team_quota": None, "walk_in_quota": None,
+        "note": "维护",
     }  # fmt: skip
     assert {"path": "closed", "before": None, "after": True} in entries[0]["changes"]
     assert entries[1]["changes"] == [

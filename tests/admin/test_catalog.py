@@ -7,6 +7,7 @@ import re
 from babel.messages.pofile import read_po
 
 from reservations.privacy.documents import DOCUMENT_KINDS
+from reservations.rules.channels import CHANNELS
 from reservations.web import i18n
 from tests.conftest import REPO
 
@@ -24,6 +25,8 @@ def console_messages() -> set[str]:
         found |= set(re.findall(r"N_" + _QUOTED, text))
         found |= set(re.findall(r"translate" + _QUOTED, text))
     found |= {kind.name for kind in DOCUMENT_KINDS}  # the console's names of documents
+    for channel in CHANNELS:  # and of channels
+        found |= {channel.label, channel.short, channel.quota_label}
     return found
 
 

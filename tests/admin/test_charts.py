@@ -27,15 +27,20 @@ def test_axes_end_on_round_numbers_in_whole_steps() -> None:
 
 def test_stats_chart_is_well_formed_and_escapes_its_words() -> None:
     days = [
-        DayStats(date(2026, 3, 10) + timedelta(days=n), individual_booked=10 * n, team_booked=5,
+        DayStats(date(2026, 3, 10) + timedelta(days=n),
+                 booked={"individual": 10 * n, "team": 5, "walk_in": 2 if n % 2 else 0},
                  checked_in=7 * n, no_shows=n, cancelled=1)
         for n in range(30)
     ]  # fmt: skip
-    words = StatsLabels("<b>每日</b>", "个人 & co", "团队", "已入馆", "未到馆")
+    names = {"individual": "个人 & co", "team": "团队", "walk_in": "现场"}
+    words = StatsLabels("<b>每日</b>", names, "已入馆", "未到馆")
     svg = ET.fromstring(str(stats_chart(days, words)))
     assert svg.find(f"{SVG}title").text == "<b>每日</b>"  # type: ignore[union-attr]
     bars = svg.findall(f"{SVG}rect")
-    assert len(bars) == 29 * 2 + 1  # day 0 has no individual bar
+    # day 0 has no individual bar; every other day a walk-in bar
+    assert len(bars) == 29 * 2 + 1 + 15
+    classes = {bar.get("class") for bar in bars}
+    assert classes == {"chart__individual", "chart__team", "chart__walk_in"}
     assert "个人 & co 290" in "".join(bar.findtext(f"{SVG}title") or "" for bar in bars)
     ticks = [text.text for text in svg.findall(f"{SVG}text")]
     assert "3/10" in ticks and all("." not in (tick or "") for tick in ticks)
@@ -48,4 +53,5 @@ def test_projection_chart_marks_the_part_above_the_limit() -> None:
     )
     over = [rect for rect in svg.findall(f"{SVG}rect") if rect.get("class") == "chart__over"]
     assert len(over) == 3  # 11:00, 13:00 and 15:00
-    assert all(rect.findtext(f"{SVG}title") == "超出 100" for rect in over)
+    # 700 booked ahead in two slots at once, and the day's 50 walk-in places
+    assert all(rect.findtext(f"{SVG}title") == "超出 150" for rect in over)

@@ -174,7 +174,7 @@ def test_a_peak_above_the_limit_is_shown_and_must_be_acknowledged(client: TestCl
     longer = rules_form(client, **{"occupancy.typical_visit_minutes": "150", "intent": "save"})
     held = client.post("/admin/rules", data=longer, follow_redirects=False)
     assert held.status_code == 200
-    assert "仅凭预约，11:00–11:30 在馆人数就可能达到 700 人" in held.text
+    assert "仅凭预约，11:00–11:30 在馆人数就可能达到 750 人" in held.text
     assert "要保存，请先勾选下面的确认" in held.text
     assert '<svg class="chart"' in held.text and "chart__over" in held.text
     assert day_of(client, TOMORROW)  # still served
@@ -327,7 +327,7 @@ def test_reports_page_and_download(client: TestClient) -> None:
     sign_in(client)
     page = client.get("/admin/stats", params={"start": "2026-03-09", "end": "2026-03-11"})
     assert page.status_code == 200
-    assert '<svg class="chart"' in page.text and "chart__ind" in page.text
+    assert '<svg class="chart"' in page.text and "chart__individual" in page.text
     assert "/admin/stats/bookings.csv?date=2026-03-10" in page.text
     wrong = client.get("/admin/stats", params={"start": "2026-03-11", "end": "2026-03-01"})
     assert wrong.status_code == 422 and "结束日期不能早于开始日期" in wrong.text

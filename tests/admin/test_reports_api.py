@@ -83,6 +83,7 @@ def test_stats_count_people_per_day(client: TestClient) -> None:
         "date": "2026-03-10",
         "individual_booked": 2 + 2,  # the pair (one checked in) and the no-show party
         "team_booked": 30,  # pending teams hold places; rejected and cancelled do not
+        "walk_in_booked": 0,
         "checked_in": 1,
         "no_shows": 2,
         "cancelled": 1 + 20,

@@ -26,6 +26,7 @@ def test_closing_a_day_stops_booking_and_is_audited(any_client: TestClient) -> N
         "closed": True,
         "individual_quota": None,
         "team_quota": None,
+        "walk_in_quota": None,
         "note": "设备维护",
         "updated_by": "admin",
     }
@@ -130,6 +131,7 @@ def test_an_override_that_sets_nothing_leaves_none_behind(client: TestClient) ->
         "closed": None,
         "individual_quota": None,
         "team_quota": None,
+        "walk_in_quota": None,
         "note": None,
         "updated_by": "admin",
     }

@@ -16,6 +16,7 @@ from reservations.accounts.service import Principal
 from reservations.admin import charts, labels, rules_form
 from reservations.admin.labels import N_
 from reservations.http import language_of
+from reservations.rules import channels
 from reservations.rules.projection import Projection
 from reservations.rules.schema import WEEKDAYS
 from reservations.web import i18n
@@ -67,8 +68,8 @@ UNKNOWN_PROBLEM = N_("此项无效。")
 
 CHANGE_FIELDS = {
     "closed": N_("闭馆"),
-    "individual_quota": N_("个人名额"),
-    "team_quota": N_("团队名额"),
+    # A day override's quota of each channel (rules.channels).
+    **{channel.quota_field: channel.quota_label for channel in channels.CHANNELS},
     "note": N_("备注"),
     "role": N_("角色"),
     "disabled": N_("已停用"),

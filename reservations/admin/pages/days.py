@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -25,6 +25,7 @@ from reservations.admin.pages.console import (
 from reservations.auth.staff_session import AdminPage
 from reservations.errors import ValidationFailed, validation_details
 from reservations.http import DbSession, undo_refused
+from reservations.rules import channels
 from reservations.rules import service as rules_service
 from reservations.web import csrf
 from reservations.web.templating import render_page
@@ -60,8 +61,10 @@ def _day_page(
             "closed": "rules"
             if override is None or override.closed is None
             else ("closed" if override.closed else "open"),
-            "individual_quota": _text(override.individual_quota if override else None),
-            "team_quota": _text(override.team_quota if override else None),
+            **{
+                channel.quota_field: _text(override.quota(channel.name) if override else None)
+                for channel in channels.CHANNELS
+            },
             "note": (override.note or "") if override else "",
         }
     report = stats.daily(session, day, day)[0] if day <= clock.today() else None
@@ -98,32 +101,39 @@ def day_page(
     return _day_page(request, session, principal, day, notice=notice_of(done))
 
 
+async def _quota_fields(request: Request) -> dict[str, str]:
+    """Each channel's quota field of the posted form (``<channel>_quota``)."""
+    posted = await request.form()
+    return {
+        channel.quota_field: str(posted.get(channel.quota_field) or "").strip()[:40]
+        for channel in channels.CHANNELS
+    }
+
+
+QuotaFields = Annotated[dict[str, str], Depends(_quota_fields)]
+
+
 @router.post("/admin/calendar/{day}")
 def save_day(
     request: Request,
     session: DbSession,
     principal: AdminPage,
     day: date,
+    quotas: QuotaFields,
     csrf_token: CsrfField = "",
     closed: Annotated[str, Form(max_length=10)] = "rules",
-    individual_quota: Annotated[str, Form(max_length=12)] = "",
-    team_quota: Annotated[str, Form(max_length=12)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     csrf.check(request, csrf_token)
     translate = translator(request)
-    form = {
-        "closed": closed,
-        "individual_quota": individual_quota.strip(),
-        "team_quota": team_quota.strip(),
-        "note": note,
-    }
+    form = {"closed": closed, **quotas, "note": note}
     problems: list[dict[str, Any]] = []
     values: dict[str, Any] = {
         "closed": {"closed": True, "open": False}.get(closed),
         "note": note.strip() or None,
     }
-    for name in ("individual_quota", "team_quota"):
+    for channel in channels.CHANNELS:
+        name = channel.quota_field
         values[name] = rules_form.integer(form[name], name, problems) if form[name] else None
     if not problems:
         try:

@@ -16,6 +16,7 @@ from reservations.auth.staff_session import AdminPage
 from reservations.errors import ValidationFailed
 from reservations.gate import service as gate_service
 from reservations.http import DbSession, language_of
+from reservations.rules import channels
 from reservations.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
@@ -52,8 +53,7 @@ def stats_page(
     days = stats.daily(session, first, last)
     words = charts.StatsLabels(
         title=translate("每日预约与入馆人数"),
-        individual=translate("个人预约"),
-        team=translate("团队预约"),
+        channels={channel.name: translate(channel.label) for channel in channels.CHANNELS},
         checked_in=translate("已入馆"),
         no_shows=translate("未到馆"),
     )
