@@ -93,6 +93,16 @@ def _release_all(connection: Connection, rows: list[Any]) -> int:
     return len(rows)
 
 
+def any_due(connection: Connection, now: datetime) -> bool:
+    """Whether a lease whose time has come still holds places (a read, no lock)."""
+    found = connection.execute(
+        select(_LEASE.c.id)
+        .where(_LEASE.c.ended_at.is_(None), _LEASE.c.until <= now)
+        .limit(1)
+    ).first()
+    return found is not None
+
+
 def expire_due(connection: Connection, now: datetime) -> int:
     """Leases whose time has come end, their unused places returned: how many ended."""
     return _release_all(connection, _expired_rows(connection, now, None))

@@ -761,9 +761,12 @@ def _admit(
         except Refused as refused:
             if refused.reason != CAPACITY_FULL or attempt > 0:
                 return refused.reason
+            with db.reading(session) as connection:
+                due = leases.any_due(connection, now)
+            if not due:
+                return refused.reason
             with db.short_write(session) as writing:
-                if not leases.expire_due(writing, now):
-                    return refused.reason
+                leases.expire_due(writing, now)
             continue
         ticket = dataclasses.replace(
             found.ticket,
