@@ -96,9 +96,7 @@ def _release_all(connection: Connection, rows: list[Any]) -> int:
 def any_due(connection: Connection, now: datetime) -> bool:
     """Whether a lease whose time has come still holds places (a read, no lock)."""
     found = connection.execute(
-        select(_LEASE.c.id)
-        .where(_LEASE.c.ended_at.is_(None), _LEASE.c.until <= now)
-        .limit(1)
+        select(_LEASE.c.id).where(_LEASE.c.ended_at.is_(None), _LEASE.c.until <= now).limit(1)
     ).first()
     return found is not None
 
