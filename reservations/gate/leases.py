@@ -125,6 +125,16 @@ def end_device_lease(connection: Connection, device: str, now: datetime, reason:
     return _release_all(connection, list(rows)) > 0
 
 
+def lock_device_lease(connection: Connection, device: str) -> None:
+    """Take the device's lease before anything else of an upload, so that an upload and a
+    fetch of the same device take their locks in one order (lease, then occupancy)."""
+    connection.execute(
+        update(_LEASE)
+        .where(_LEASE.c.device == device, _LEASE.c.ended_at.is_(None))
+        .values(used=_LEASE.c.used)
+    )
+
+
 _insert_statements: dict[str, Any] = {}
 
 

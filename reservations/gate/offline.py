@@ -326,6 +326,7 @@ def record_offline_scans(
     now = clock.now()
     rules = rules_service.current(session)
     dialect = session.get_bind().dialect.name
+    leases.lock_device_lease(session.connection(), device)
     results = []
     for scan in scans:
         # A corrected clock a little ahead of the server's scanned at the server's time;

@@ -165,8 +165,8 @@ class ScanOut(BaseModel):
     # People let in (or checked out) by this scan.
     people: int
     ticket: ScannedTicketOut | None
-    # Every ticket this scan let in (the scanned one, and its party's with "party"); empty
-    # when it let nobody in.
+    # Every ticket this scan let in (the scanned one, and its party's with "party"), or
+    # checked out; empty when it let nobody through.
     admitted_tickets: list[AdmittedTicketOut]
     # People of the ticket's party not yet in (a team arriving in parts); null without a
     # ticket.

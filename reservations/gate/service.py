@@ -844,8 +844,15 @@ def _check_out(
             limit=limit,
         )
     people, occupancy = left
+    out = AdmittedTicket(ticket.ticket_id, ticket.name_masked, ticket.id_masked, people)
     return ScanOutcome(
-        True, None, OUT, people, dataclasses.replace(ticket, state=UseState.LEFT), occupancy
+        True,
+        None,
+        OUT,
+        people,
+        dataclasses.replace(ticket, state=UseState.LEFT),
+        occupancy,
+        (out,),
     )
 
 

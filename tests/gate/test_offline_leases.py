@@ -8,11 +8,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlmodel import select
 
 from reservations import db
 from reservations.gate import leases
 from reservations.gate.models import OfflineLease
+from reservations.ops import check
 from reservations.tickets.models import Ticket
 from tests.conftest import admin_headers, set_clock
 from tests.gate.factories import OPENING, book, scan, staff_account, staff_headers, team_ticket
@@ -330,3 +332,25 @@ def test_a_device_name_is_printable(client: TestClient, device: str) -> None:
     response = client.get("/api/v1/gate/offline-data", params={"device": device}, headers=staff)
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "validation_error"
+
+
+def test_the_consistency_check_recounts_what_leases_hold(any_client: TestClient) -> None:
+    payloads = _payloads(any_client, 2)
+    set_clock(any_client, OPENING)
+    staff = staff_headers(any_client)
+    lease(any_client, staff, "tablet-1")
+    lease(any_client, staff, "tablet-2")
+    upload(any_client, staff, [offline_scan(payloads[0])], device="tablet-1")
+    with db.transaction(write=False) as session:
+        assert check.check(session).drift == []
+    with db.transaction() as session:
+        session.connection().execute(text("UPDATE occupancy_counter SET leased = 3"))
+    with db.transaction(write=False) as session:
+        drift = [(d.counter, d.counted, d.expected) for d in check.check(session).drift]
+    assert drift == [("leased", 3, 20)]
+    with db.transaction() as session:
+        assert check.repair(session, actor="admin").repaired
+    # Repaired: tablet-2's 20 places are held again.
+    assert scan(any_client, staff, payloads[1])["admitted"] is True
+    with db.transaction(write=False) as session:
+        assert check.check(session).drift == []

@@ -374,6 +374,7 @@ def test_a_teams_parts_leave_and_are_counted_out_right(any_client: TestClient) -
     scan(any_client, staff, team["qr_payload"], headcount=10)
     left = scan(any_client, staff, team["qr_payload"], direction="out")
     assert (left["people"], left["occupancy"]["inside"]) == (10, 0)
+    assert left["admitted_tickets"][0]["people"] == 10
     scan(any_client, staff, team["qr_payload"], headcount=15)
     scan(any_client, staff, team["qr_payload"], headcount=5)
     left = scan(any_client, staff, team["qr_payload"], direction="out")
