@@ -11,7 +11,8 @@ queues every scan with an id of its own.
 
 * **once**: each scan id is claimed by one ``INSERT ... ON CONFLICT DO NOTHING`` on the
   table's primary key, so the same upload sent twice, or twice at the same moment, records
-  each scan once and answers it the same way both times;
+  each scan once and answers it the same way both times; each scan is a short transaction of
+  its own;
 * **within a lease**: an admission counts only when the device's lease covers it (it
   happened while the lease stood, not after the upload, within its allowance). One that no
   lease covers is recorded as a problem for admins with the staff user and device, and
@@ -326,9 +327,14 @@ def record_offline_scans(
     now = clock.now()
     rules = rules_service.current(session)
     dialect = session.get_bind().dialect.name
-    leases.lock_device_lease(session.connection(), device)
     results = []
     for scan in scans:
+        # One short transaction per scan: its locks (the device's lease first, then the
+        # booking, the ticket and last the day's occupancy, as an online scan takes them) are
+        # held for one admission, never across the upload. Each is recorded once by its id,
+        # so an upload cut short is answered the same when sent again.
+        db.commit(session)
+        leases.lock_device_lease(session.connection(), device)
         # A corrected clock a little ahead of the server's scanned at the server's time;
         # one far ahead claims a scan after its upload.
         ahead = scan.at > now + CLOCK_TOLERANCE

@@ -31,7 +31,10 @@ def fire_together(
 
         with ThreadPoolExecutor(max_workers=len(requests)) as pool:
             responses = list(pool.map(send, requests))
-    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    failed = [
+        (n, r.status_code, r.text[:300]) for n, r in enumerate(responses) if r.status_code != 200
+    ]
+    assert not failed, failed
     return [r.json() for r in responses]
 
 
