@@ -188,8 +188,8 @@ def test_staff_admit_by_card_reader_and_ticket_number_in_both_languages(
         page.evaluate("document.getElementById('verdict').setAttribute('data-state', 'seen')")
 
         # A code that will not scan: the printed number, looked up, the name compared.
-        page.get_by_label("票号", exact=True).fill(other["tickets"][0]["ticket_id"].lower())
-        page.get_by_label("票号", exact=True).press("Enter")
+        page.get_by_label("门票号码").fill(other["tickets"][0]["ticket_id"].lower())
+        page.get_by_label("门票号码").press("Enter")
         page.wait_for_selector("#lookup[data-state='ok']")
         assert page.inner_text("#lookup-name") == other["tickets"][0]["visitor"]["name"]
         assert "可以入馆" in page.inner_text("#lookup-status")
