@@ -1,7 +1,7 @@
 """the gate: offline scanners' leases, teams in parts, scans outside a lease
 
 Revision ID: 0013_gate
-Revises: 0010_waiting_list
+Revises: 0012_walk_in
 Create Date: 2026-12-10
 
 - ``offline_lease``: each scanner's share of the live limit while it may lose the network;
@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_gate"
-down_revision: str | Sequence[str] | None = "0010_waiting_list"
+down_revision: str | Sequence[str] | None = "0012_walk_in"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
