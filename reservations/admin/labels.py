@@ -45,7 +45,10 @@ ACTIONS = {
     "user.enable": N_("启用账户"),
     "user.reset_password": N_("密码重置"),
     "bookings.export": N_("导出预约名单"),
+    # Kept for the entries of earlier years: margins per gate gave way to leases.
     "gate.offline_margin": N_("设置入口离线预留名额"),
+    "gate.lease_ended": N_("结束扫码设备的离线名额"),
+    "gate.offline_outside_lease": N_("离线放行不在名额内"),
     "gate.offline_conflict": N_("离线扫码冲突"),
     "gate.offline_over_limit": N_("离线放行超过上限"),
     "ops.counters_repaired": N_("按记录更正计数"),

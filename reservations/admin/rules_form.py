@@ -57,7 +57,9 @@ LABELS = {
     "occupancy.typical_visit_minutes": N_("典型参观时长（分钟）"),
     "gate.entry_opens_minutes_before": N_("时段开始前可提前入馆（分钟）"),
     "gate.entry_closes_minutes_after_end": N_("时段结束后仍可入馆（分钟）"),
-    "gate.offline_margin": N_("离线核验预留名额（人）"),
+    "gate.offline_allowance": N_("每台扫码设备的离线名额（人）"),
+    "gate.offline_lease_minutes": N_("离线名额有效时间（分钟）"),
+    "gate.minors_need_adult": N_("未满14周岁须由同一预约的成年人陪同入馆"),
     "no_show.strikes": N_("爽约次数达到"),
     "no_show.window_days": N_("统计周期（天）"),
     "no_show.ban_days": N_("暂停预约（天）"),
@@ -87,9 +89,10 @@ HINTS = {
     "release_time": N_("到这个时间，最远可预约的那一天开放预约。"),
     "occupancy.instantaneous_limit": N_("闸机按此上限放行；不能超过建筑核定最大容量。"),
     "occupancy.typical_visit_minutes": N_("用于估算一天中的在馆人数峰值。"),
-    "gate.offline_margin": N_(
-        "断网的扫码设备在达到瞬时上限减去此数时停止放行；可在“入口与离线核验”页按入口另设。"
+    "gate.offline_allowance": N_(
+        "每台扫码设备联网时预留的名额，断网时最多放行这么多人；不超过剩余名额，在线核验不占用。"
     ),
+    "gate.offline_lease_minutes": N_("设备每次联网取数据时续期；过期或上传后，未用的名额退回。"),
     "no_show.strikes": N_("在统计周期内爽约达到此次数即暂停预约。"),
     "walk_in.daily_quota": N_(
         "开馆至最晚入馆时间内，服务台为未预约的观众（特别是不用智能手机的老年人）登记；0 表示关闭。"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from reservations.gate import service
+from reservations.gate import leases, service
 from reservations.web import i18n
+
+# A ticket looked up by its number that a scan would admit now.
+ADMISSIBLE = "admissible"
 
 _VERDICTS = {
     service.ADMITTED: "准许入馆",
@@ -15,6 +18,13 @@ _VERDICTS = {
     service.ALREADY_USED: "门票已使用",
     service.CAPACITY_FULL: "馆内人数已达上限，请稍候",
     service.NOT_APPROVED: "团队预约未通过审核",
+    service.NO_BOOKING: "该证件今天没有预约",
+    service.GUARDIAN_REQUIRED: "未满14周岁，须由同一预约的成年人陪同入馆",
+    ADMISSIBLE: "可以入馆：请核对证件后放行",
+    leases.NO_LEASE: "该设备当时没有离线名额：未计入入馆",
+    leases.PAST_ALLOWANCE: "超出该设备的离线名额：未计入入馆",
+    leases.BEFORE_LEASE: "扫码时间早于离线名额生效：未计入入馆",
+    leases.AFTER_UPLOAD: "扫码时间晚于上传时间：未计入入馆",
     service.CHECKED_OUT: "已离馆",
     service.NOT_INSIDE: "该票当前不在馆内",
     "scan_id_reused": "该扫码编号已用于另一次扫码，未记录",

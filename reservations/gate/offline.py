@@ -2,24 +2,31 @@
 
 While online, a scanner keeps what it needs to judge today's tickets by itself
 (:func:`offline_data`): the public keys, the tickets that may not enter (cancelled) or have
-entered (used), each slot's entry window, the live limit, the last occupancy and the safety
-margin of each gate. Without the network it verifies signatures itself, admits within the
-limit less the margin, and queues every scan with an id of its own.
+entered (used; a team's people not yet in), each slot's entry window, the live limit, the
+last occupancy, and its lease (``gate.leases``): the people it may admit offline and until
+when. Without the network it verifies signatures itself, admits within its lease, and
+queues every scan with an id of its own.
 
 :func:`record_offline_scans` takes those scans when the network returns:
 
 * **once**: each scan id is claimed by one ``INSERT ... ON CONFLICT DO NOTHING`` on the
   table's primary key, so the same upload sent twice, or twice at the same moment, records
-  each scan once and answers it the same way both times;
+  each scan once and answers it the same way both times; each scan is a short transaction of
+  its own;
+* **within a lease**: an admission counts only when the device's lease covers it (it
+  happened while the lease stood, not after the upload, within its allowance). One that no
+  lease covers is recorded as a problem for admins with the staff user and device, and
+  admits nobody: a staff token cannot get round the live limit or the entry window by
+  uploading scans it never made offline;
 * **at its real time and gate**: the admission uses the same conditional statements as the
-  online scan (a ticket changes from unused to inside once, whoever else scans it);
-* **people who are inside are counted**: the device already let them in, so an admission
-  is counted even where it takes occupancy past the live limit; such admissions are marked
-  ``over_limit`` and audited. The margin exists to make that rare;
+  online scan (a ticket's party enters once, whoever else scans it), and its people take
+  the places the lease held for them;
 * **a ticket admitted twice is admitted once**: when the server does not admit what the
   device admitted (another gate admitted the ticket first, or it was cancelled), the later
   scan is refused with its reason and marked as a ``conflict``, shown to admins and audited.
   Occupancy counts the admitted party once: the extra people are for staff to find.
+
+An upload ends the device's lease (unless it says more follow); what it did not use returns.
 """
 
 from __future__ import annotations
@@ -31,15 +38,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from reservations import clock
+from reservations import clock, db
 from reservations.audit import service as audit
+from reservations.booking import service as booking_service
 from reservations.booking.models import Booking, BookingStatus
-from reservations.gate import repository, service
-from reservations.gate.models import GateScan, GateSetting, OfflineScan
+from reservations.gate import leases, repository, service
+from reservations.gate.models import GateScan, OfflineScan
 from reservations.ops import metrics
 from reservations.rules import service as rules_service
 from reservations.rules.schema import Rules
@@ -73,32 +81,20 @@ class EntryWindow:
 
 
 @dataclass(frozen=True, slots=True)
-class Margins:
-    default: int
-    gates: dict[str, int]
-
-    def for_gate(self, gate: str) -> int:
-        return self.gates.get(gate, self.default)
-
-
-@dataclass(frozen=True, slots=True)
 class OfflineData:
     generated_at: datetime
     day: date
     keys: list[SigningKey]
     revoked: list[str]
     used: list[str]
+    # Team tickets with people still to come: how many (always in full).
+    remaining: dict[str, int]
     # False when only what changed since the cursor is listed.
     complete: bool
     windows: list[EntryWindow]
     occupancy: service.Occupancy
-    margins: Margins
-
-
-def margins(session: Session, rules: Rules | None = None) -> Margins:
-    rules = rules or rules_service.current(session)
-    rows = session.exec(select(GateSetting.gate, GateSetting.offline_margin)).all()
-    return Margins(rules.gate.offline_margin, {str(gate): int(margin) for gate, margin in rows})
+    # The device's lease, when it named itself.
+    lease: leases.Grant | None
 
 
 def _windows(session: Session, rules: Rules, day: date) -> list[EntryWindow]:
@@ -121,8 +117,15 @@ def _windows(session: Session, rules: Rules, day: date) -> list[EntryWindow]:
     return [EntryWindow(slot_id, *widest[slot_id]) for slot_id in sorted(widest)]
 
 
-def offline_data(session: Session, since: datetime | None = None) -> OfflineData:
-    """What a scanner needs to judge today's tickets without the network.
+def offline_data(
+    session: Session,
+    since: datetime | None = None,
+    *,
+    device: str | None = None,
+    staff: str = "",
+) -> OfflineData:
+    """What a scanner needs to judge today's tickets without the network; with ``device``,
+    that device's lease too (granted or renewed first, in a short write of its own).
 
     With ``since`` (the ``generated_at`` of an earlier answer, the same day) only the
     tickets that changed from then on are listed; the scanner adds them to what it has.
@@ -130,6 +133,10 @@ def offline_data(session: Session, since: datetime | None = None) -> OfflineData
     now = clock.now()
     day = now.date()
     rules = rules_service.current(session)
+    lease = None
+    if device is not None:
+        with db.short_write(session) as connection:
+            lease = leases.grant(connection, device, staff=staff, now=now, rules=rules)
     # A cursor of another day, or from the future (a clock moved back in a rehearsal), gets
     # everything again.
     incremental = (
@@ -150,25 +157,42 @@ def offline_data(session: Session, since: datetime | None = None) -> OfflineData
         col(Ticket.day) == day, col(Ticket.use_state) != UseState.UNUSED
     )
     if changed_from is not None:
-        # Every change of a booking's status moves its updated_at; an admission recorded
-        # from an upload carries the time of the scan, so uploads are found by their own.
+        # Every change of a booking's status moves its updated_at; an admission is recorded
+        # as a scan at its time (a team's later parts too), and one from an upload carries
+        # the time of the scan, so uploads are found by their own.
         revoked_query = revoked_query.where(col(Booking.updated_at) >= changed_from)
         uploaded = select(OfflineScan.ticket_id).where(
             col(OfflineScan.received_at) >= changed_from, col(OfflineScan.admitted)
         )
-        used_query = used_query.where(
-            or_(col(Ticket.entered_at) >= changed_from, col(Ticket.id).in_(uploaded))
+        admitted = select(GateScan.ticket_id).where(
+            col(GateScan.at) >= changed_from, col(GateScan.verdict) == service.ADMITTED
         )
+        used_query = used_query.where(
+            or_(
+                col(Ticket.entered_at) >= changed_from,
+                col(Ticket.id).in_(uploaded),
+                col(Ticket.id).in_(admitted),
+            )
+        )
+    partly = session.exec(
+        select(Ticket.id, Ticket.party_size, Ticket.admitted_count).where(
+            col(Ticket.day) == day,
+            col(Ticket.status) == TicketStatus.VALID,
+            col(Ticket.admitted_count) > 0,
+            col(Ticket.admitted_count) < col(Ticket.party_size),
+        )
+    ).all()
     return OfflineData(
         generated_at=now,
         day=day,
         keys=get_keyring().verifying_keys(),
         revoked=sorted(session.exec(revoked_query).all()),
-        used=sorted(session.exec(used_query).all()),
+        used=sorted(set(session.exec(used_query).all())),
+        remaining={ticket_id: party - admitted for ticket_id, party, admitted in partly},
         complete=changed_from is None,
         windows=_windows(session, rules, day),
         occupancy=service.current_occupancy(session),
-        margins=margins(session, rules),
+        lease=lease,
     )
 
 
@@ -216,6 +240,8 @@ class OfflineResult:
     at: datetime | None
     ticket_id: str | None
     direction: str
+    # Why no lease covered the device's admission (``leases.PROBLEMS``), or None.
+    problem: str | None = None
 
     @property
     def verdict(self) -> str:
@@ -253,6 +279,8 @@ class _Judged:
     people: int = 0
     conflict: bool = False
     over_limit: bool = False
+    problem: str | None = None
+    lease_id: int | None = None
 
 
 def _result(
@@ -275,24 +303,41 @@ def _result(
         at=at.astimezone(clock.zone()),
         ticket_id=ticket_id,
         direction=direction,
+        problem=judged.problem,
     )
 
 
 def _result_of(row: OfflineScan, recorded: bool) -> OfflineResult:
-    judged = _Judged(row.admitted, row.reason, row.people, row.conflict, row.over_limit)
+    judged = _Judged(
+        row.admitted, row.reason, row.people, row.conflict, row.over_limit, row.problem
+    )
     return _result(row.id, row.direction, row.at, row.ticket_id, judged, recorded=recorded)
 
 
 def record_offline_scans(
-    session: Session, device: str, scans: Sequence[OfflineScanIn], *, actor: str
+    session: Session,
+    device: str,
+    scans: Sequence[OfflineScanIn],
+    *,
+    actor: str,
+    more: bool = False,
 ) -> list[OfflineResult]:
-    """Record each scan once, in order, and answer each with the server's verdict."""
+    """Record each scan once, in order, and answer each with the server's verdict; then
+    the device's lease ends, unless ``more`` scans of it are still to come."""
     now = clock.now()
     rules = rules_service.current(session)
     dialect = session.get_bind().dialect.name
     results = []
     for scan in scans:
-        # A clock ahead of the server's cannot have scanned in the future.
+        # One short transaction per scan: its locks (the device's lease first, then the
+        # booking, the ticket and last the day's occupancy, as an online scan takes them) are
+        # held for one admission, never across the upload. Each is recorded once by its id,
+        # so an upload cut short is answered the same when sent again.
+        db.commit(session)
+        leases.lock_device_lease(session.connection(), device)
+        # A corrected clock a little ahead of the server's scanned at the server's time;
+        # one far ahead claims a scan after its upload.
+        ahead = scan.at > now + CLOCK_TOLERANCE
         at = min(scan.at, now).astimezone(clock.zone())
         fingerprint = scan.fingerprint()
         claimed = (
@@ -318,6 +363,8 @@ def record_offline_scans(
                     "people": 0,
                     "conflict": False,
                     "over_limit": False,
+                    "lease_id": None,
+                    "problem": None,
                 },
             )
             .first()
@@ -328,7 +375,9 @@ def record_offline_scans(
             assert existing is not None
             results.append(_result_of(existing, recorded=existing.fingerprint == fingerprint))
             continue
-        ticket_id, judged = _judge(session, scan, at, device=device, actor=actor, rules=rules)
+        ticket_id, judged = _judge(
+            session, scan, at, device=device, actor=actor, rules=rules, ahead=ahead
+        )
         session.connection().execute(
             update(_OFFLINE)
             .where(_OFFLINE.c.id == scan.id)
@@ -339,17 +388,28 @@ def record_offline_scans(
                 people=judged.people,
                 conflict=judged.conflict,
                 over_limit=judged.over_limit,
+                lease_id=judged.lease_id,
+                problem=judged.problem,
             )
         )
         result = _result(scan.id, scan.direction, at, ticket_id, judged)
         metrics.scan(scan.direction, result.verdict, source="offline")
         results.append(result)
+    if not more:
+        leases.end_device_lease(session.connection(), device, now, leases.UPLOADED)
     session.expire_all()
     return results
 
 
 def _judge(
-    session: Session, scan: OfflineScanIn, at: datetime, *, device: str, actor: str, rules: Rules
+    session: Session,
+    scan: OfflineScanIn,
+    at: datetime,
+    *,
+    device: str,
+    actor: str,
+    rules: Rules,
+    ahead: bool,
 ) -> tuple[str | None, _Judged]:
     """Apply one newly claimed scan at its real time; the ticket it concerns and the verdict."""
     token = service.normalize_payload(scan.payload)
@@ -383,27 +443,51 @@ def _judge(
     limit = rules.occupancy.instantaneous_limit
     if scan.direction == service.OUT:
         left = service.leave(
-            session.connection(), found.ticket, gate=scan.gate, actor=actor, now=at, limit=limit
+            session.connection(),
+            found.ticket,
+            gate=scan.gate,
+            actor=actor,
+            now=at,
+            limit=limit,
+            exited_before=found.exited_count,
         )
         if left is None:
             record(service.NOT_INSIDE)
             return ticket_id, _Judged(False, service.NOT_INSIDE)
         return ticket_id, _Judged(True, None, people=left[0])
 
+    remaining = found.ticket.remaining
     party = found.ticket.party_size
-    people = min(scan.headcount, party) if scan.headcount is not None else party
+    # What the device let in: its headcount, or everyone of the party still to come.
+    wanted = min(scan.headcount if scan.headcount is not None else (remaining or party), party)
     refusal = _refusal(found, rules, at)
     if not scan.admitted:
         # Nobody went in: keep the server's reason where it has one, else the device's.
         reason = refusal or scan.reason or service.INVALID
         record(reason)
         return ticket_id, _Judged(False, reason)
+    # The device let people in: only a lease of its own makes that an admission.
+    cover = (
+        leases.Cover(None, leases.AFTER_UPLOAD)
+        if ahead
+        else leases.coverage(session.connection(), device, at)
+    )
+    if cover.problem is not None:
+        return ticket_id, _outside_lease(
+            session, scan, at, found, cover, wanted, record, device=device, actor=actor
+        )
     if refusal is None:
-        refusal = _admit(session, found, people, scan.gate, actor, at)
+        people = min(wanted, remaining)
+        outcome = _admit(session, found, people, scan.gate, actor, at, cover)
+        if isinstance(outcome, leases.Cover):
+            return ticket_id, _outside_lease(
+                session, scan, at, found, outcome, wanted, record, device=device, actor=actor
+            )
+        refusal = outcome
     if refusal is not None:
         record(refusal)
         _report_conflict(session, scan, at, found, refusal, device=device, actor=actor)
-        return ticket_id, _Judged(False, refusal, conflict=True)
+        return ticket_id, _Judged(False, refusal, conflict=True, lease_id=cover.lease_id)
     occupancy = service.occupancy_on(session.connection(), found.ticket.day, limit)
     over_limit = at.date() == clock.today() and occupancy.inside > limit
     if over_limit:
@@ -422,7 +506,56 @@ def _judge(
                 "limit": limit,
             },
         )
-    return ticket_id, _Judged(True, None, people=people, over_limit=over_limit)
+    # More people than the party had left: the extra ones are for staff to find.
+    return ticket_id, _Judged(
+        True,
+        None,
+        people=people,
+        over_limit=over_limit,
+        conflict=wanted > people,
+        lease_id=cover.lease_id,
+    )
+
+
+def _outside_lease(
+    session: Session,
+    scan: OfflineScanIn,
+    at: datetime,
+    found: service.Found,
+    cover: leases.Cover,
+    people: int,
+    record: Any,
+    *,
+    device: str,
+    actor: str,
+) -> _Judged:
+    """The device let people in that no lease of its covers: recorded and audited as a
+    problem, and nobody is counted in (the ticket stays as it was)."""
+    assert cover.problem is not None
+    record(cover.problem)
+    audit.record(
+        session,
+        actor=actor,
+        action="gate.offline_outside_lease",
+        target=found.ticket.ticket_id,
+        before=None,
+        after={
+            "scan": scan.id,
+            "device": device,
+            "gate": scan.gate,
+            "at": at.isoformat(),
+            "people": people,
+            "problem": cover.problem,
+        },
+    )
+    return _Judged(
+        False,
+        cover.problem,
+        people=0,
+        conflict=True,
+        problem=cover.problem,
+        lease_id=cover.lease_id,
+    )
 
 
 def _refusal(found: service.Found, rules: Rules, at: datetime) -> str | None:
@@ -438,22 +571,64 @@ def _refusal(found: service.Found, rules: Rules, at: datetime) -> str | None:
 
 
 def _admit(
-    session: Session, found: service.Found, people: int, gate: str, actor: str, at: datetime
-) -> str | None:
-    """The online admission's statements, at the scan's real time; no limit, the people are
-    inside already. A party admitted on an earlier day has left by that day's closing."""
+    session: Session,
+    found: service.Found,
+    people: int,
+    gate: str,
+    actor: str,
+    at: datetime,
+    cover: leases.Cover,
+) -> str | leases.Cover | None:
+    """The online admission's statements at the scan's real time, the people taking what
+    the lease held for them (no limit: they are inside already); the reason it did not
+    apply, the lease's refusal, or None. A party admitted on an earlier day has left by
+    that day's closing."""
+    assert cover.lease_id is not None
+    day = at.date()
     try:
-        # A savepoint: a refused admission leaves none of its statements behind.
+        # A savepoint: a refused admission leaves none of its statements behind. (The
+        # session emits it when its connection is next asked for: inside the block.)
         with session.begin_nested():
-            service.admit(session.connection(), found, people, gate, actor, at, _NO_LIMIT)
+            connection = session.connection()
+            if not booking_service.check_in(connection, found.booking_id, at):
+                raise service.Refused(service.CANCELLED_TICKET)
+            ticket_id = found.ticket.ticket_id
+            if not tickets.enter(connection, ticket_id, people=people, at=at, gate=gate):
+                raise service.Refused(service.ALREADY_USED)
+            repository.record_scan(
+                connection,
+                at=at,
+                ticket_id=ticket_id,
+                gate=gate,
+                actor=actor,
+                direction=service.IN,
+                verdict=service.ADMITTED,
+                people=people,
+            )
+            taken = leases.take(connection, cover.lease_id, people)
+            if taken.problem is not None:
+                raise _PastAllowance(taken)
+            if taken.held:
+                repository.count_in_held(connection, day, people)
+            else:
+                repository.count_in(connection, day, people, _NO_LIMIT)
     except service.Refused as refused:
         return refused.reason
-    if at.date() >= clock.today():
+    except _PastAllowance as past:
+        return past.cover
+    connection = session.connection()
+    if day >= clock.today():
         return None
-    closing = clock.localize(at.date(), rules_service.current(session).hours.closes)
-    tickets.leave(session.connection(), found.ticket.ticket_id, max(closing, at))
-    service.count_out(session.connection(), at.date(), people, _NO_LIMIT)
+    closing = clock.localize(day, rules_service.current(session).hours.closes)
+    tickets.leave(connection, found.ticket.ticket_id, max(closing, at))
+    service.count_out(connection, day, people, _NO_LIMIT)
     return None
+
+
+class _PastAllowance(Exception):
+    def __init__(self, cover: leases.Cover) -> None:
+        super().__init__(cover.problem)
+        self.cover = cover
 
 
 def _report_conflict(
@@ -495,7 +670,8 @@ def _report_conflict(
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """An offline scan that needs a person: a conflict, or an admission past the limit."""
+    """An offline scan that needs a person: a conflict, an admission no lease covered, or
+    one past the live limit."""
 
     scan_id: str
     at: datetime
@@ -508,9 +684,12 @@ class Problem:
     people: int
     conflict: bool
     over_limit: bool
+    # Why no lease covered it (``leases.PROBLEMS``), or None.
+    problem: str | None
     # Where and when the ticket was admitted, for a conflict.
     first_gate: str | None
     first_at: datetime | None
+    received_at: datetime
 
 
 def problems(session: Session, day: date) -> list[Problem]:
@@ -520,7 +699,11 @@ def problems(session: Session, day: date) -> list[Problem]:
         .outerjoin(Ticket, col(Ticket.id) == col(OfflineScan.ticket_id))
         .where(
             col(OfflineScan.day) == day,
-            or_(col(OfflineScan.conflict), col(OfflineScan.over_limit)),
+            or_(
+                col(OfflineScan.conflict),
+                col(OfflineScan.over_limit),
+                col(OfflineScan.problem).is_not(None),
+            ),
         )
         .order_by(col(OfflineScan.at), col(OfflineScan.id))
     ).all()
@@ -528,6 +711,7 @@ def problems(session: Session, day: date) -> list[Problem]:
     found = []
     for row, party_size, entered_gate, entered_at in rows:
         let_in = row.people or min(row.headcount or party_size or 0, party_size or 0)
+        first = row.conflict and row.problem is None
         found.append(
             Problem(
                 scan_id=row.id,
@@ -540,46 +724,10 @@ def problems(session: Session, day: date) -> list[Problem]:
                 people=let_in,
                 conflict=row.conflict,
                 over_limit=row.over_limit,
-                first_gate=entered_gate if row.conflict else None,
-                first_at=entered_at.astimezone(zone) if row.conflict and entered_at else None,
+                problem=row.problem,
+                first_gate=entered_gate if first else None,
+                first_at=entered_at.astimezone(zone) if first and entered_at else None,
+                received_at=row.received_at.astimezone(zone),
             )
         )
     return found
-
-
-def set_margin(session: Session, gate: str, margin: int | None, *, actor: str) -> None:
-    """Set (or with None, clear) one gate's offline margin; audited."""
-    existing = session.get(GateSetting, gate)
-    before = None if existing is None else {"offline_margin": existing.offline_margin}
-    after = None if margin is None else {"offline_margin": margin}
-    if before == after:
-        return
-    if margin is None:
-        assert existing is not None
-        session.delete(existing)
-    elif existing is None:
-        session.add(
-            GateSetting(gate=gate, offline_margin=margin, updated_at=clock.now(), updated_by=actor)
-        )
-    else:
-        existing.offline_margin = margin
-        existing.updated_at = clock.now()
-        existing.updated_by = actor
-        session.add(existing)
-    session.flush()
-    audit.record(
-        session, actor=actor, action="gate.offline_margin", target=gate, before=before, after=after
-    )
-
-
-def known_gates(session: Session, day: date) -> list[str]:
-    """Gates with a setting, or that scanned on ``day``: what the console offers to set."""
-    start = clock.localize(day, "00:00")
-    end = start + timedelta(days=1)
-    scanned = session.exec(
-        select(GateScan.gate)
-        .where(and_(col(GateScan.at) >= start, col(GateScan.at) < end))
-        .distinct()
-    ).all()
-    configured = session.exec(select(GateSetting.gate)).all()
-    return sorted(set(scanned) | set(configured))

@@ -1,5 +1,5 @@
 """Request and response shapes of the offline scanner API (``/gate/offline-data``,
-``/gate/offline-scans``) and of the gate settings admins edit."""
+``/gate/offline-scans``) and of what admins see of it (leases, problems)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,17 @@ from datetime import date as Date
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
 
+from reservations import clock
 from reservations.gate import offline, service
 from reservations.gate.schemas import GateName, PublicKeyOut, public_keys
 from reservations.tickets import signing
@@ -36,12 +45,6 @@ class EntryWindowOut(BaseModel):
     closes_at: datetime
 
 
-class MarginsOut(BaseModel):
-    # For a gate without its own value.
-    default: int
-    gates: dict[str, int]
-
-
 class OfflineDataOut(BaseModel):
     generated_at: datetime
     date: Date
@@ -50,24 +53,32 @@ class OfflineDataOut(BaseModel):
     revoked: list[str]
     # ... and those that have entered.
     used: list[str]
+    # Team tickets whose people are partly in: how many are still to come (always the
+    # whole list, with or without ``since``). They are in ``used`` too.
+    remaining: dict[str, int]
     limit: int
     inside: int
     # False when ``since`` was given: the lists hold what changed from then on only.
     complete: bool
     format: str
     entry_windows: list[EntryWindowOut]
-    offline_margin: MarginsOut
-    # How often a scanner should ask again while online.
+    # The device's lease (with ``device``): people it may admit while offline, and until
+    # when; 0 and null without a device.
+    device: str | None
+    allowance: int
+    lease_until: datetime | None
+    # How often a scanner should ask again while online (which renews its lease).
     refresh_seconds: int
 
     @classmethod
-    def of(cls, data: offline.OfflineData) -> OfflineDataOut:
+    def of(cls, data: offline.OfflineData, device: str | None) -> OfflineDataOut:
         return cls(
             generated_at=data.generated_at,
             date=data.day,
             keys=public_keys(data.keys),
             revoked=data.revoked,
             used=data.used,
+            remaining=data.remaining,
             limit=data.occupancy.limit,
             inside=data.occupancy.inside,
             complete=data.complete,
@@ -76,7 +87,11 @@ class OfflineDataOut(BaseModel):
                 EntryWindowOut(slot_id=item.slot_id, opens_at=item.opens, closes_at=item.closes)
                 for item in data.windows
             ],
-            offline_margin=MarginsOut(default=data.margins.default, gates=data.margins.gates),
+            device=device,
+            allowance=data.lease.allowance if data.lease is not None else 0,
+            lease_until=(
+                data.lease.until.astimezone(clock.zone()) if data.lease is not None else None
+            ),
             refresh_seconds=offline.REFRESH_SECONDS,
         )
 
@@ -120,6 +135,8 @@ class OfflineScansIn(_Request):
     scans: Annotated[
         list[OfflineScanItem], Field(min_length=1, max_length=offline.MAX_SCANS_PER_UPLOAD)
     ]
+    # More uploads of the same queue follow at once: the device's lease ends with the last.
+    more: StrictBool = False
 
 
 class OfflineResultOut(BaseModel):
@@ -133,6 +150,9 @@ class OfflineResultOut(BaseModel):
     conflict: bool
     # The admission took occupancy past the live limit (the people were inside already).
     over_limit: bool
+    # Why the device's lease did not cover its admission (no_lease, past_allowance,
+    # before_lease, after_upload): nobody was counted in, and admins see it. Null otherwise.
+    problem: str | None
     # People counted in (or out) by this scan.
     people: int
     # The time the scan was recorded at: the device's, never later than the server's.
@@ -149,6 +169,7 @@ class OfflineResultOut(BaseModel):
             reason=result.reason,
             conflict=result.conflict,
             over_limit=result.over_limit,
+            problem=result.problem,
             people=result.people,
             at=result.at,
             ticket_id=result.ticket_id,
@@ -160,21 +181,27 @@ class OfflineResultsOut(BaseModel):
     results: list[OfflineResultOut]
 
 
-class GateSettingOut(BaseModel):
-    gate: str
-    # The gate's own margin, or null when it uses the default.
-    offline_margin: int | None
-    effective_margin: int
+class LeaseOut(BaseModel):
+    device: str
+    # The staff user whose fetch granted or last renewed it.
+    issued_to: str
+    began_at: datetime
+    renewed_at: datetime
+    until: datetime
+    allowance: int
+    used: int
+    # Still holding places: not ended, not past its time.
+    live: bool
+    ended_at: datetime | None
+    # uploaded, expired, closed, revoked
+    end_reason: str | None
 
 
-class GatesOut(BaseModel):
-    default_margin: int
-    gates: list[GateSettingOut]
-
-
-class GateSettingIn(_Request):
-    # null: back to the default of the rules.
-    offline_margin: Annotated[int, Field(ge=0, le=1_000_000)] | None
+class LeasesOut(BaseModel):
+    date: Date
+    # Places the live leases hold now, which online admissions leave free.
+    held: int
+    leases: list[LeaseOut]
 
 
 class ProblemOut(BaseModel):
@@ -188,8 +215,12 @@ class ProblemOut(BaseModel):
     people: int
     conflict: bool
     over_limit: bool
+    # no_lease, past_allowance, before_lease or after_upload: an admission no lease covered,
+    # not counted in.
+    problem: str | None
     first_gate: str | None
     first_at: datetime | None
+    received_at: datetime
 
 
 class ProblemsOut(BaseModel):

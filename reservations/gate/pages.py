@@ -24,13 +24,14 @@ from sqlmodel import Session
 from reservations import languages, resources
 from reservations.auth.staff_session import StaffPage
 from reservations.errors import DomainError, ValidationFailed
-from reservations.gate import offline, service
-from reservations.gate.answers import scan_answer
+from reservations.gate import answers, offline, service
+from reservations.gate.answers import lookup_answer, scan_answer
 from reservations.gate.messages import verdict_messages
 from reservations.gate.offline_router import offline_data_answer, offline_scans_answer
 from reservations.gate.offline_schemas import OfflineScansIn
-from reservations.gate.schemas import ExitsIn, ExitsOut, OccupancyOut, ScanIn
+from reservations.gate.schemas import ExitsIn, ExitsOut, GateName, LookupIn, OccupancyOut, ScanIn
 from reservations.http import DbSession, error_body, language_of, undo_refused
+from reservations.privacy.documents import DOCUMENT_KINDS
 from reservations.web import csrf, i18n
 from reservations.web.static import static_url
 from reservations.web.templating import environment, render_page
@@ -73,6 +74,7 @@ def scanner(request: Request, principal: StaffPage, session: DbSession) -> Respo
             "occupancy": service.current_occupancy(session),
             "verdicts": json.dumps(verdict_messages(language), ensure_ascii=False),
             "refresh_seconds": offline.REFRESH_SECONDS,
+            "id_types": [(kind.value, kind.label) for kind in DOCUMENT_KINDS],
         },
     )
 
@@ -220,17 +222,27 @@ def check(
     if isinstance(scan_in, Response):
         return scan_in
     try:
-        outcome = service.scan(
-            session,
-            scan_in.payload,
-            gate=scan_in.gate,
-            actor=principal.username,
-            direction=scan_in.direction,
-            headcount=scan_in.headcount,
-        )
+        outcome = answers.scan(session, scan_in, principal.username)
     except DomainError as error:
         return _refused(request, session, error)
     view = scan_answer(outcome, language_of(request))
+    return JSONResponse(view.model_dump(mode="json", by_alias=True))
+
+
+@router.post(f"{PAGE}/lookup")
+def lookup(
+    request: Request,
+    _principal: StaffPage,
+    session: DbSession,
+    body: JsonBody,
+    csrf_token: CsrfHeader = None,
+) -> Response:
+    """A printed ticket number, looked up for staff to compare the masked name before they
+    admit it (a POST: the number stays out of addresses and logs)."""
+    lookup_in = _posted(request, session, csrf_token, LookupIn, body)
+    if isinstance(lookup_in, Response):
+        return lookup_in
+    view = lookup_answer(service.look_up(session, lookup_in.ticket_number), language_of(request))
     return JSONResponse(view.model_dump(mode="json", by_alias=True))
 
 
@@ -254,18 +266,25 @@ def exits(
 _SINCE = TypeAdapter(AwareDatetime)
 
 
+_DEVICE = TypeAdapter(GateName)
+
+
 @router.get(f"{PAGE}/offline-data")
 def offline_data(
     request: Request,
-    _principal: StaffPage,
+    principal: StaffPage,
     session: DbSession,
     since: Annotated[str | None, Query(max_length=64)] = None,
+    device: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
+    """The offline data and, for the page's own device name, its lease (renewed each time:
+    the page asks every minute while online)."""
     try:
         cursor = _SINCE.validate_python(since) if since else None
+        name = _DEVICE.validate_python(device) if device is not None else None
     except ValidationError as exc:
         return _json_error(request, _problems(exc))
-    answer = offline_data_answer(session, cursor)
+    answer = offline_data_answer(session, cursor, name, principal.username)
     return JSONResponse(answer.model_dump(mode="json"))
 
 

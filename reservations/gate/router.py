@@ -5,12 +5,14 @@ from typing import Any
 from fastapi import APIRouter
 
 from reservations.auth.bearer import StaffUser
-from reservations.gate import service
-from reservations.gate.answers import scan_answer
+from reservations.gate import answers, service
+from reservations.gate.answers import lookup_answer, scan_answer
 from reservations.gate.schemas import (
     ExitsIn,
     ExitsOut,
     KeysOut,
+    LookupIn,
+    LookupOut,
     OccupancyOut,
     ScanIn,
     ScanOut,
@@ -24,16 +26,19 @@ router = APIRouter(tags=["gate"])
 
 @router.post("/gate/scan", response_model=ScanOut)
 def scan(body: ScanIn, session: DbSession, staff: StaffUser, language: Language) -> Any:
-    """Admit (or check out) the holder of a scanned ticket. 200 whatever the verdict."""
-    outcome = service.scan(
-        session,
-        body.payload,
-        gate=body.gate,
-        actor=staff.username,
-        direction=body.direction,
-        headcount=body.headcount,
-    )
+    """Admit (or check out) the holder of a ticket, found by its QR code, its printed number
+    or its holder's identity document; with "party", the booking's other unused tickets
+    too. 200 whatever the verdict."""
+    outcome = answers.scan(session, body, staff.username)
     return view_response(scan_answer(outcome, language))
+
+
+@router.post("/gate/lookup", response_model=LookupOut)
+def lookup(body: LookupIn, session: DbSession, _staff: StaffUser, language: Language) -> Any:
+    """The ticket a printed ticket number names, masked, with what a scan would answer now
+    and its booking's other tickets: for staff to compare with the visitor's document
+    before they admit it. Changes nothing."""
+    return view_response(lookup_answer(service.look_up(session, body.ticket_number), language))
 
 
 @router.post("/gate/exits", response_model=ExitsOut)

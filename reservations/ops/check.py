@@ -12,7 +12,8 @@ hand-edited database, a partial restore, a bug. The check recounts:
 - **occupancy**: for each day, ``entered`` is the people admitted on that day's tickets;
   ``inside`` is always ``entered - exited``, never below zero. ``exited`` cannot be
   recounted (exit turnstiles count people without tickets, and closing time counts out
-  whoever is left), so it is kept, only lowered to ``entered`` when above it.
+  whoever is left), so it is kept, only lowered to ``entered`` when above it; ``leased`` is
+  the places offline scanners' leases that have not ended still hold.
 
 The check reads one consistent snapshot and changes nothing. ``repair`` recounts again
 under a lock that holds back every writer of the counters, sets each drifted counter to
@@ -39,7 +40,7 @@ from reservations.booking.models import (
     BookingStatus,
     CapacityCounter,
 )
-from reservations.gate.models import OccupancyCounter
+from reservations.gate.models import OccupancyCounter, OfflineLease
 from reservations.tickets.models import Ticket, UseState
 from reservations.waitlist.models import WaitingEntry, WaitingStatus
 
@@ -57,6 +58,7 @@ REPAIR_ACTION = "ops.counters_repaired"
 _BOOKING: Table = Booking.__table__  # type: ignore[attr-defined]
 _CAPACITY: Table = CapacityCounter.__table__  # type: ignore[attr-defined]
 _OCCUPANCY: Table = OccupancyCounter.__table__  # type: ignore[attr-defined]
+_LEASE: Table = OfflineLease.__table__  # type: ignore[attr-defined]
 _TICKET: Table = Ticket.__table__  # type: ignore[attr-defined]
 _WAITING: Table = WaitingEntry.__table__  # type: ignore[attr-defined]
 
@@ -160,6 +162,20 @@ def counted_occupancy(connection: Connection) -> dict[date, tuple[int, int, int]
     return {row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in rows}
 
 
+def expected_leased(connection: Connection) -> dict[date, int]:
+    rows = connection.execute(
+        select(_LEASE.c.day, func.sum(_LEASE.c.allowance - _LEASE.c.used))
+        .where(_LEASE.c.ended_at.is_(None))
+        .group_by(_LEASE.c.day)
+    )
+    return {row[0]: max(int(row[1] or 0), 0) for row in rows}
+
+
+def counted_leased(connection: Connection) -> dict[date, int]:
+    rows = connection.execute(select(_OCCUPANCY.c.day, _OCCUPANCY.c.leased))
+    return {row[0]: int(row[1]) for row in rows}
+
+
 def _compare(connection: Connection) -> tuple[int, list[Drift]]:
     drift: list[Drift] = []
     counted = counted_places(connection)
@@ -183,6 +199,10 @@ def _compare(connection: Connection) -> tuple[int, list[Drift]]:
         ):
             if found != wanted:
                 drift.append(Drift(OCCUPANCY, day, name, found, wanted))
+    leased, held = counted_leased(connection), expected_leased(connection)
+    for day in sorted(leased.keys() | held.keys()):
+        if leased.get(day, 0) != held.get(day, 0):
+            drift.append(Drift(OCCUPANCY, day, "leased", leased.get(day, 0), held.get(day, 0)))
     return len(counted) + len(occupancy), drift
 
 

@@ -210,9 +210,12 @@ class OccupancyRules(_Strict):
 class GateRules(_Strict):
     entry_opens_minutes_before: Minutes = 30
     entry_closes_minutes_after_end: Minutes = 0
-    # Places an offline scanner keeps free below the live limit, for what other gates admit
-    # meanwhile; admins may set another value per gate.
-    offline_margin: NonNegative = 20
+    # A scanner's share of the live limit while it may lose the network: people it may
+    # admit offline at most (never more than the places left), and for how long.
+    offline_allowance: NonNegative = 20
+    offline_lease_minutes: Annotated[Int, Field(ge=1, le=24 * 60)] = 30
+    # A child under 14 enters only with an adult of the same booking.
+    minors_need_adult: StrictBool = True
 
 
 class NoShowRules(_Strict):

@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Column
+from sqlalchemy import Column, Integer
 from sqlmodel import Field, SQLModel
 
 from reservations.dbtypes import UTCDateTime
@@ -35,7 +35,13 @@ class Ticket(SQLModel, table=True):
     qr_payload: str = Field(max_length=512)
     status: str = Field(default=TicketStatus.VALID, max_length=16)
     use_state: str = Field(default=UseState.UNUSED, max_length=16)
+    # People admitted on it so far (a team's arrive in parts, up to its party size), and
+    # those of them checked out.
     admitted_count: int = 0
+    # Written by the gate only: rows are inserted without it (the database's default).
+    exited_count: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
     entered_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     entered_gate: str | None = Field(default=None, max_length=64)
     exited_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

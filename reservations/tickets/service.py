@@ -6,7 +6,8 @@ import secrets
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import Integer, bindparam, update
+from sqlalchemy import Integer, bindparam, func, update
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
@@ -79,42 +80,74 @@ def get(session: Session, ticket_id: str) -> Ticket | None:
 
 _TICKET = Ticket.__table__  # type: ignore[attr-defined]
 
-# The single entry: only an unused, valid ticket changes, whoever else scans it.
+# The single entry: a valid ticket admits its party once. A team's ticket admits its people
+# in parts, up to its party size in total; whoever else scans it, the condition is checked
+# in the statement itself. The first entry's time and gate are kept.
 _ENTER = db.DriverStatement(
     update(_TICKET)
     .where(
         _TICKET.c.id == bindparam("t_id"),
         _TICKET.c.status == TicketStatus.VALID,
-        _TICKET.c.use_state == UseState.UNUSED,
+        _TICKET.c.admitted_count + bindparam("t_people", type_=Integer) <= _TICKET.c.party_size,
     )
     .values(
         use_state=UseState.INSIDE,
-        admitted_count=bindparam("t_people", type_=Integer),
-        entered_at=bindparam("t_now", type_=UTCDateTime()),
-        entered_gate=bindparam("t_gate"),
+        admitted_count=_TICKET.c.admitted_count + bindparam("t_people", type_=Integer),
+        entered_at=func.coalesce(_TICKET.c.entered_at, bindparam("t_now", type_=UTCDateTime())),
+        entered_gate=func.coalesce(_TICKET.c.entered_gate, bindparam("t_gate")),
     )
-    .returning(_TICKET.c.id)
-)
-_LEAVE = db.DriverStatement(
-    update(_TICKET)
-    .where(_TICKET.c.id == bindparam("t_id"), _TICKET.c.use_state == UseState.INSIDE)
-    .values(use_state=UseState.LEFT, exited_at=bindparam("t_now", type_=UTCDateTime()))
     .returning(_TICKET.c.admitted_count)
 )
+# The party's people inside leave together: those admitted less those who left before. The
+# exited count read with the ticket is part of the condition, so a check-out that raced
+# another one (or an entry of the rest of a team) is tried again with what it now says.
+_LEAVE = db.DriverStatement(
+    update(_TICKET)
+    .where(
+        _TICKET.c.id == bindparam("t_id"),
+        _TICKET.c.use_state == UseState.INSIDE,
+        _TICKET.c.exited_count == bindparam("t_exited", type_=Integer),
+    )
+    .values(
+        use_state=UseState.LEFT,
+        exited_at=bindparam("t_now", type_=UTCDateTime()),
+        exited_count=_TICKET.c.admitted_count,
+    )
+    .returning(_TICKET.c.admitted_count)
+)
+_USE = db.DriverStatement(
+    core_select(_TICKET.c.use_state, _TICKET.c.exited_count).where(
+        _TICKET.c.id == bindparam("t_id")
+    )
+)
+_LEAVE_TRIES = 5
 
 
 def enter(connection: Connection, ticket_id: str, *, people: int, at: datetime, gate: str) -> bool:
     """The ticket admits ``people`` at ``gate``: one conditional update, so that it admits
-    once however many gates scan it at the same moment. False when it did not apply (the
-    ticket is void, or was used a moment ago)."""
+    its party once however many gates scan it at the same moment. False when it did not
+    apply (the ticket is void, or its people were admitted a moment ago)."""
     parameters = {"t_id": ticket_id, "t_people": people, "t_now": at, "t_gate": gate}
     return _ENTER.first(connection, parameters) is not None
 
 
-def leave(connection: Connection, ticket_id: str, at: datetime) -> int | None:
-    """The ticket's party leaves: the people it admitted, or None when it was not inside."""
-    row = _LEAVE.first(connection, {"t_id": ticket_id, "t_now": at})
-    return None if row is None else int(row[0])
+def leave(
+    connection: Connection, ticket_id: str, at: datetime, exited_before: int | None = None
+) -> int | None:
+    """The ticket's people inside leave: how many, or None when none of them was inside.
+    ``exited_before`` is the ticket's exited count as read with it, if it was."""
+    exited = exited_before
+    for _ in range(_LEAVE_TRIES):
+        if exited is None:
+            state = _USE.first(connection, {"t_id": ticket_id})
+            if state is None or state[0] != UseState.INSIDE:
+                return None
+            exited = int(state[1])
+        row = _LEAVE.first(connection, {"t_id": ticket_id, "t_now": at, "t_exited": exited})
+        if row is not None:
+            return int(row[0]) - exited
+        exited = None
+    return None
 
 
 def leave_day(connection: Connection, day: date, at: datetime) -> int:
@@ -122,7 +155,7 @@ def leave_day(connection: Connection, day: date, at: datetime) -> int:
     left = connection.execute(
         update(_TICKET)
         .where(_TICKET.c.day == day, _TICKET.c.use_state == UseState.INSIDE)
-        .values(use_state=UseState.LEFT, exited_at=at)
+        .values(use_state=UseState.LEFT, exited_at=at, exited_count=_TICKET.c.admitted_count)
         .returning(_TICKET.c.id)
     ).all()
     return len(left)

@@ -99,7 +99,9 @@ REQUEST_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
         "gate": "east-1",
         "direction": "in",
         "headcount": None,
+        "party": False,
     },
+    ("post", "/api/v1/gate/lookup"): {"ticket_number": "8K2M9QZT4W7R"},
     ("post", "/api/v1/gate/exits"): {"gate": "east-exit", "count": 3},
     ("post", "/api/v1/gate/offline-scans"): {
         "device": "tablet-3",
@@ -113,8 +115,8 @@ REQUEST_EXAMPLES: dict[tuple[str, str], dict[str, Any]] = {
                 "headcount": None,
             }
         ],
+        "more": False,
     },
-    ("put", "/api/v1/admin/gates/{gate}"): {"offline_margin": 30},
     ("put", "/api/v1/test/clock"): {"now": "2026-03-10T08:30:00+08:00"},
     # Today's visitor at the desk: no phone needed, the notice read out to them.
     ("post", "/api/v1/desk/bookings"): {

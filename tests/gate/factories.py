@@ -94,6 +94,24 @@ def book(
     return booking
 
 
+def book_people(
+    client: Client, visitors: list[dict[str, Any]], slot_id: str = "0900", day: date = TOMORROW
+) -> dict[str, Any]:
+    """An individual booking of these people (``people.visitor`` bodies), with every consent
+    a child's booking needs."""
+    body = people.booking(
+        day,
+        slot_id=slot_id,
+        visitors=visitors,
+        sensitive_consent=True,
+        guardian_consent=True,
+    )
+    response = client.post("/api/v1/bookings", json=body)
+    assert response.status_code == 201, response.text
+    booking: dict[str, Any] = response.json()
+    return booking
+
+
 def scan(
     client: Client,
     headers: dict[str, str],
@@ -110,10 +128,16 @@ def scan(
 
 
 def team_ticket(
-    size: int, status: str = "confirmed", day: date = TOMORROW, slot_id: str = "0900"
+    size: int,
+    status: str = "confirmed",
+    day: date = TOMORROW,
+    slot_id: str = "0900",
+    leader_id: str | None = None,
+    member_ids: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """A team booking with its leader and one ticket for the party, written straight to the
-    database of the in-process service (the team channel's own API is tested elsewhere)."""
+    """A team booking with its leader (and listed members) and one ticket for the party,
+    written straight to the database of the in-process service (the team channel's own API
+    is tested elsewhere)."""
     with db.transaction() as session:
         created = now()
         booking = Booking(
@@ -134,10 +158,17 @@ def team_ticket(
         session.flush()
         assert booking.id is not None
         leader = identities.person(
-            VisitorIn(name="李老师", id_type="resident_id", id_number=people.resident_id()),
+            VisitorIn(
+                name="李老师", id_type="resident_id", id_number=leader_id or people.resident_id()
+            ),
             created.date(),
         ).as_visitor(booking.id, 0, claim_date=day, role="leader")
         session.add(leader)
+        for position, number in enumerate(member_ids, start=1):
+            member = identities.person(
+                VisitorIn(name="赵同学", id_type="resident_id", id_number=number), created.date()
+            ).as_visitor(booking.id, position, claim_date=day, role="member")
+            session.add(member)
         session.flush()
         (ticket,) = tickets.issue(session, booking, [None])
         return {"ticket_id": ticket.id, "qr_payload": ticket.qr_payload}

@@ -248,39 +248,48 @@ def test_two_offline_scanners_admitting_one_ticket_count_it_once_and_report_it(
 
 
 @pytest.mark.browser
-def test_offline_checks_fall_back_to_the_vendored_verifier_and_hold_the_margin(
+def test_offline_checks_fall_back_to_the_vendored_verifier_and_hold_the_lease(
     browser: Any, live: LiveServer
 ) -> None:
     with live.client() as client:
         tickets = [book(client)["tickets"][0] for _ in range(4)]
         admin = admin_headers(client)
-        limit = client.patch(
-            "/api/v1/admin/rules", json={"occupancy": {"instantaneous_limit": 5}}, headers=admin
+        rules = client.patch(
+            "/api/v1/admin/rules", json={"gate": {"offline_allowance": 3}}, headers=admin
         )
-        assert limit.status_code == 200
-        margin = client.put("/api/v1/admin/gates/east-1", json={"offline_margin": 2}, headers=admin)
-        assert margin.status_code == 200
+        assert rules.status_code == 200
         set_clock(client, OPENING)
-        username, _ = staff_account(client)
+        username, headers = staff_account(client)
 
     with scanner(browser, live, username) as (context, page):
         context.add_init_script(NO_WEBCRYPTO_ED25519)
         sign_in(page, live, username)
         assert page.get_attribute("#scanner", "data-verifier") == "noble"
+        assert "离线名额 3/3 人，至 09:30" in page.inner_text("#lease")
+        # The lease holds three places: online, the other gates leave them free.
+        with live.client() as client:
+            assert client.get("/api/v1/gate/offline-data", headers=headers).json()["allowance"] == 0
         page.locator("#gate").fill("east-1")
         context.set_offline(True)
         expect(page.locator("#netbar")).to_have_attribute("data-online", "false")
         type_code(page, forged(tickets[0]["qr_payload"]))
         verdict(page, "bad", "invalid")
-        # Limit 5 less a margin of 2: three people, then this scanner stops admitting.
+        # Three people, then this scanner stops admitting, and says why.
         for ticket in tickets[:3]:
             type_code(page, ticket["qr_payload"])
             verdict(page, "offline-ok")
+        assert "离线名额 0/3 人" in page.inner_text("#lease")
         type_code(page, tickets[3]["qr_payload"])
-        assert "上限" in verdict(page, "bad", "capacity_full")
+        assert "离线名额已用完（3 人）" in verdict(page, "bad", "capacity_full")
         assert page.inner_text("#occupancy-inside") == "3"
+        # Entry by document or ticket number needs the network: the page says so.
+        page.locator("#document-number").fill("11010519491231002X")
+        page.locator("#document-number").press("Enter")
+        assert "请扫描二维码" in verdict(page, "bad", "needs_network")
         context.set_offline(False)
         expect(page.locator("#scanner")).to_have_attribute("data-waiting", "0", timeout=TIMEOUT)
+        # Uploaded, its lease ended and a new one began.
+        expect(page.locator("#lease")).to_contain_text("离线名额 3/3 人", timeout=TIMEOUT)
     assert _occupancy(live)["inside"] == 3
 
 
@@ -354,8 +363,13 @@ def test_the_gates_console_page_is_accessible(browser: Any, live: LiveServer) ->
         set_clock(client, OPENING)
         staff = staff_account(client)[1]
         for gate in ("east-1", "west-1"):
+            device = f"tablet-{gate}"
+            leased = client.get(
+                "/api/v1/gate/offline-data", params={"device": device}, headers=staff
+            )
+            assert leased.status_code == 200
             body = {
-                "device": f"tablet-{gate}",
+                "device": device,
                 "scans": [
                     {
                         "id": f"scan-{gate}-0001",
@@ -367,19 +381,45 @@ def test_the_gates_console_page_is_accessible(browser: Any, live: LiveServer) ->
             }
             answer = client.post("/api/v1/gate/offline-scans", json=body, headers=staff)
             assert answer.status_code == 200
+        # A token that holds no lease uploads what it never scanned offline.
+        forged = {
+            "device": "laptop",
+            "scans": [
+                {
+                    "id": "scan-laptop-0001",
+                    "payload": ticket["qr_payload"],
+                    "gate": "x",
+                    "at": OPENING,
+                }
+            ],
+        }
+        assert (
+            client.post("/api/v1/gate/offline-scans", json=forged, headers=staff).status_code == 200
+        )
+        assert (
+            client.get(
+                "/api/v1/gate/offline-data", params={"device": "tablet-north"}, headers=staff
+            ).status_code
+            == 200
+        )
     with scanner(browser, live, ADMIN_USERNAME) as (_context, page):
         page.goto(f"{live.base_url}/admin/gates")
         page.get_by_label("用户名").fill(ADMIN_USERNAME)
         page.get_by_label("密码").fill(ADMIN_PASSWORD)
         page.get_by_role("button", name="登录").click()
         page.wait_for_url(f"{live.base_url}/admin/gates")
-        assert page.locator("#problems tbody tr").count() == 1
+        assert page.locator("#problems tbody tr").count() == 2
         assert "west-1" in page.inner_text("#problems")
+        assert page.locator("#problems tr[data-problem='no_lease']").count() == 1
+        assert "没有离线名额" in page.inner_text("#problems")
+        assert page.locator("#leases tbody tr").count() == 3
         _no_violations(page)
-        page.get_by_label("west-1 的预留名额").fill("35")
-        page.get_by_label("west-1 的预留名额").press("Enter")
-        page.wait_for_url("**/admin/gates?done=margin_saved")
-        assert page.get_by_label("west-1 的预留名额").input_value() == "35"
+        page.get_by_role("button", name="结束 tablet-north 的离线名额").click()
+        page.wait_for_url("**/admin/gates?done=lease_ended")
+        assert "现有离线名额共预留 0 人" in page.inner_text("main")
         _no_violations(page)
         page.goto(f"{live.base_url}/lang/en?next=/admin/gates")
+        assert "Outside the lease" in page.inner_text("#problems")
+        _no_violations(page)
+        page.set_viewport_size({"width": 320, "height": 700})
         _no_violations(page)

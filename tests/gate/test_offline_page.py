@@ -15,7 +15,6 @@ from sqlmodel import select
 from reservations import db
 from reservations.audit.models import AuditEntry
 from reservations.auth import staff_session
-from reservations.gate.models import GateSetting
 from reservations.gate.pages import offline_assets
 from reservations.web.headers import CONTENT_SECURITY_POLICY
 from reservations.web.static import static_url
@@ -85,8 +84,12 @@ def test_the_page_fetches_offline_data_and_uploads_with_its_session(client: Test
     ticket = book(client)["tickets"][0]
     set_clock(client, OPENING)
     csrf = page_session(client)
-    data = client.get("/gate/offline-data")
+    data = client.get("/gate/offline-data", params={"device": "scanner-1a2b3c"})
     assert data.status_code == 200 and data.json()["date"] == "2026-03-10"
+    # The page's device takes its lease with its session, as the API's with a token.
+    assert (data.json()["device"], data.json()["allowance"]) == ("scanner-1a2b3c", 20)
+    nameless = client.get("/gate/offline-data", params={"device": " "})
+    assert nameless.status_code == 422
     since = client.get("/gate/offline-data", params={"since": data.json()["generated_at"]})
     assert since.json()["complete"] is False
     bad = client.get("/gate/offline-data", params={"since": "2026-03-10 09:00"})
@@ -116,49 +119,36 @@ def test_the_page_fetches_offline_data_and_uploads_with_its_session(client: Test
     assert client.get("/gate/offline-data", follow_redirects=False).status_code == 303
 
 
-def test_the_gates_page_is_for_admins_and_audits_each_margin(client: TestClient) -> None:
+def test_the_gates_page_shows_the_leases_and_ends_one_audited(client: TestClient) -> None:
+    set_clock(client, OPENING)
     page_session(client, "staff")
     assert client.get("/admin/gates").status_code == 403
+    assert client.get("/gate/offline-data", params={"device": "tablet-7"}).status_code == 200
     page_session(client, "admin")
     page = client.get("/admin/gates")
     assert page.status_code == 200 and "入口与离线核验" in page.text
+    assert "tablet-7" in page.text and "现有离线名额共预留 20 人" in page.text
     csrf = client.cookies.get("zz_csrf")
-    saved = client.post(
-        "/admin/gates",
-        data={"csrf_token": csrf, "gate": " east-1 ", "offline_margin": "30"},
+    forged = client.post("/admin/gates/end-lease", data={"csrf_token": "x" * 30, "device": "t"})
+    assert forged.status_code == 403
+    ended = client.post(
+        "/admin/gates/end-lease",
+        data={"csrf_token": csrf, "device": "tablet-7"},
         follow_redirects=False,
     )
-    assert (
-        saved.status_code == 303 and saved.headers["location"] == "/admin/gates?done=margin_saved"
-    )
-    shown = client.get("/admin/gates?done=margin_saved").text
-    assert "入口的预留名额已保存" in shown and 'value="30"' in shown
-    for margin, gate in (("-3", "east-1"), ("many", "east-1"), ("5", "")):
-        refused = client.post(
-            "/admin/gates", data={"csrf_token": csrf, "gate": gate, "offline_margin": margin}
-        )
-        assert refused.status_code == 422, margin
-        assert "提交的内容有误" in refused.text
-    cleared = client.post(
-        "/admin/gates", data={"csrf_token": csrf, "gate": "east-1", "offline_margin": ""}
-    )
-    assert cleared.status_code == 200  # followed to the page
-    forged = client.post(
-        "/admin/gates", data={"csrf_token": "x" * 30, "gate": "e", "offline_margin": "1"}
-    )
-    assert forged.status_code == 403
+    assert ended.status_code == 303 and ended.headers["location"] == "/admin/gates?done=lease_ended"
+    shown = client.get("/admin/gates?done=lease_ended").text
+    assert "已结束该设备的离线名额" in shown and "现有离线名额共预留 0 人" in shown
+    again = client.post("/admin/gates/end-lease", data={"csrf_token": csrf, "device": "tablet-7"})
+    assert again.status_code == 404 and "该设备没有有效的离线名额" in again.text
     with db.transaction(write=False) as session:
-        assert session.exec(select(GateSetting)).all() == []
         actions = [
-            (entry.target, entry.before, entry.after)
+            entry.target
             for entry in session.exec(
-                select(AuditEntry).where(AuditEntry.action == "gate.offline_margin")
+                select(AuditEntry).where(AuditEntry.action == "gate.lease_ended")
             )
         ]
-    assert actions == [
-        ("east-1", None, {"offline_margin": 30}),
-        ("east-1", {"offline_margin": 30}, None),
-    ]
+    assert actions == ["tablet-7"]
 
 
 def test_every_text_of_the_scanner_and_gates_pages_has_its_english() -> None:

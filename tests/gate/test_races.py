@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from tests.conftest import Service, set_clock, start_server, stop_server
-from tests.gate.factories import OPENING, book, staff_headers
+from tests.gate.factories import OPENING, book, book_people, scan, staff_headers
+from tests.support import people
 
 
 def fire_together(
@@ -30,7 +31,10 @@ def fire_together(
 
         with ThreadPoolExecutor(max_workers=len(requests)) as pool:
             responses = list(pool.map(send, requests))
-    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    failed = [
+        (n, r.status_code, r.text[:300]) for n, r in enumerate(responses) if r.status_code != 200
+    ]
+    assert not failed, failed
     return [r.json() for r in responses]
 
 
@@ -107,3 +111,73 @@ def test_twenty_at_once_against_five_places_admit_five(service: Service, tmp_pat
     finally:
         log = stop_server(server)
     assert "Traceback" not in log
+
+
+@pytest.mark.server
+def test_a_party_scanned_at_two_gates_at_once_enters_once_all_or_none(
+    service: Service, tmp_path: Path
+) -> None:
+    service.rules_file(tmp_path, occupancy={"instantaneous_limit": 7})
+    server = start_server(service, tmp_path, workers=2)
+    try:
+        with server.client() as client:
+            family = book(client, visitors=5)["tickets"]
+            friends = book(client, visitors=4)["tickets"]
+            set_clock(client, OPENING)
+            staff = staff_headers(client)
+        # Every ticket of two bookings scanned as a party at once, at eight gates: each
+        # booking enters once, all of it or none; five and four do not both fit in seven.
+        requests = [
+            ("/api/v1/gate/scan", {**_scan(t["qr_payload"], f"east-{n}")[1], "party": True})
+            for n, t in enumerate(family + friends)
+        ]
+        results = fire_together(server.base_url, requests, staff)
+        admitted = [r for r in results if r["admitted"]]
+        assert len(admitted) == 1, _verdicts(results)
+        (winner,) = admitted
+        size = len(winner["admitted_tickets"])
+        assert size in (4, 5) and winner["people"] == size
+        assert winner["occupancy"]["inside"] == size
+        assert set(_verdicts(results)) <= {None, "already_used", "capacity_full"}
+        with server.client() as client:
+            assert client.get("/api/v1/occupancy").json()["inside"] == size
+            staff = staff_headers(client)
+            # The other booking entered nobody: its tickets are all still unused.
+            others = friends if size == 5 else family
+            for ticket in others:
+                assert scan(client, staff, ticket["qr_payload"])["reason"] in (
+                    None,
+                    "capacity_full",
+                )
+    finally:
+        log = stop_server(server)
+    assert "Traceback" not in log
+
+
+@pytest.mark.server
+def test_id_card_qr_and_number_of_one_ticket_at_once_admit_it_once(
+    service: Service, tmp_path: Path
+) -> None:
+    number = people.resident_id()
+    server = start_server(service, tmp_path, workers=2)
+    try:
+        with server.client() as client:
+            ticket = book_people(client, [people.visitor(id_number=number)])["tickets"][0]
+            set_clock(client, OPENING)
+            staff = staff_headers(client)
+        document = {"id_type": "resident_id", "id_number": number}
+        requests = []
+        for n in range(4):
+            requests.append(_scan(ticket["qr_payload"], f"east-{n}"))
+            requests.append(("/api/v1/gate/scan", {"document": document, "gate": f"west-{n}"}))
+            requests.append(
+                ("/api/v1/gate/scan", {"ticket_number": ticket["ticket_id"], "gate": f"n-{n}"})
+            )
+        results = fire_together(server.base_url, requests, staff)
+        assert _verdicts(results) == {None: 1, "already_used": 11}
+        with server.client() as client:
+            assert client.get("/api/v1/occupancy").json()["inside"] == 1
+    finally:
+        log = stop_server(server)
+    assert "Traceback" not in log
+    assert number not in log

@@ -236,7 +236,13 @@ def test_a_team_enters_with_its_headcount_and_leaves_with_it(any_client: TestCli
     again = scan(any_client, staff, team["qr_payload"], direction="out")
     assert again["admitted"] is False and again["reason"] == "not_inside"
     assert again["occupancy"]["inside"] == 0
+    # The three who came later still get in on the ticket, and leave by themselves.
+    late = scan(any_client, staff, team["qr_payload"])
+    assert (late["admitted"], late["people"], late["remaining"]) == (True, 3, 0)
+    assert late["ticket"]["admitted_count"] == 30
     assert scan(any_client, staff, team["qr_payload"])["reason"] == "already_used"
+    out = scan(any_client, staff, team["qr_payload"], direction="out")
+    assert out["people"] == 3 and out["occupancy"]["inside"] == 0
 
 
 def test_a_whole_team_enters_without_a_headcount(client: TestClient) -> None:

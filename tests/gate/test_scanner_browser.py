@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
 from playwright.sync_api import expect
 
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, LiveServer, set_clock
-from tests.gate.factories import OPENING, STAFF_PASSWORD, book, scan, staff_account
+from tests.gate.factories import OPENING, STAFF_PASSWORD, book, book_people, scan, staff_account
+from tests.support import people
 
 
 def _prepare(live: LiveServer, visitors: int = 1) -> tuple[dict[str, Any], str, dict[str, str]]:
@@ -133,3 +136,105 @@ def test_staff_admit_a_visitor_with_the_camera(browser, live: LiveServer, tmp_pa
         context.close()
     finally:
         with_camera.close()
+
+
+def _no_violations(page: Any) -> None:
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def _fits(page: Any, width: int) -> None:
+    """Nothing wider than the screen: no sideways scrolling at a phone's width."""
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, scroll_width
+
+
+@pytest.mark.browser
+def test_staff_admit_by_card_reader_and_ticket_number_in_both_languages(
+    browser, live: LiveServer
+) -> None:
+    adult, child = people.resident_id(date(1985, 3, 1)), people.resident_id(date(2016, 6, 1))
+    with live.client() as client:
+        family = book_people(
+            client,
+            [
+                people.visitor(name="王大明", id_number=adult),
+                people.visitor(name="王小红", id_number=child),
+            ],
+        )
+        party = book(client, visitors=3)
+        other = book(client, visitors=2)
+        set_clock(client, OPENING)
+        username, _headers = staff_account(client)
+    page = browser.new_page(locale="zh-CN")
+    try:
+        _sign_in(page, live, username)
+        # The child's card first: refused without an adult of the booking inside.
+        page.get_by_label("证件号码").click()
+        page.keyboard.type(child)  # a keyboard-wedge card reader types the number ...
+        page.keyboard.press("Enter")  # ... and Enter
+        page.wait_for_selector("#verdict[data-state='bad'][data-reason='guardian_required']")
+        assert "成年人陪同" in page.inner_text("#verdict-headline")
+        assert page.input_value("#document-number") == ""
+        # The adult's card read into the code field (the reader typed where the focus was):
+        # it goes as a document all the same.
+        page.locator("#payload").focus()
+        page.keyboard.type(adult)
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#verdict[data-state='ok']")
+        assert page.inner_text("#verdict-name") == family["tickets"][0]["visitor"]["name"]
+        assert page.inner_text("#verdict-id") == family["tickets"][0]["visitor"]["id_masked"]
+        assert adult not in page.content() and child not in page.content()
+        page.evaluate("document.getElementById('verdict').setAttribute('data-state', 'seen')")
+
+        # A code that will not scan: the printed number, looked up, the name compared.
+        page.get_by_label("门票号码").fill(other["tickets"][0]["ticket_id"].lower())
+        page.get_by_label("门票号码").press("Enter")
+        page.wait_for_selector("#lookup[data-state='ok']")
+        assert page.inner_text("#lookup-name") == other["tickets"][0]["visitor"]["name"]
+        assert "可以入馆" in page.inner_text("#lookup-status")
+        assert page.locator("#lookup-companions li").count() == 1
+        assert page.evaluate("document.activeElement.id") == "lookup-admit"
+        _no_violations(page)
+        page.get_by_role("button", name="核对无误，准许入馆").click()
+        page.wait_for_selector("#verdict[data-state='ok']")
+        assert page.is_hidden("#lookup")
+        page.evaluate("document.getElementById('verdict').setAttribute('data-state', 'seen')")
+
+        # A family together: one scan, all of them.
+        page.get_by_label("同一预约未入馆的人一同入馆").check()
+        page.locator("#payload").fill(party["tickets"][1]["qr_payload"])
+        page.locator("#payload").press("Enter")
+        page.wait_for_selector("#verdict[data-state='ok']")
+        assert page.inner_text("#verdict-people") == "本次入馆 3 人"
+        assert "本次入馆：" in page.inner_text("#verdict-party-line")
+        assert not page.is_checked("#party")
+        assert page.inner_text("#occupancy-inside") == "5"
+        _no_violations(page)
+
+        page.goto(f"{live.base_url}/lang/en?next=/gate")
+        page.wait_for_selector("#scanner[data-ready='true']")
+        assert page.inner_text("#document-title") == "Entry by identity document"
+        page.get_by_label("Ticket number", exact=True).fill(other["tickets"][0]["ticket_id"])
+        page.get_by_role("button", name="Look up").click()
+        page.wait_for_selector("#lookup[data-state='bad'][data-reason='already_used']")
+        assert "already used" in page.inner_text("#lookup-status")
+        assert page.is_hidden("#lookup-admit")
+        page.get_by_label("Ticket number", exact=True).fill("ZZZZZZZZZZZZ")
+        page.get_by_label("Ticket number", exact=True).press("Enter")
+        page.wait_for_selector("#lookup[data-reason='invalid']")
+        assert "No ticket has this number" in page.inner_text("#lookup-status")
+        page.get_by_label("Document number").fill(people.resident_id(date(1970, 1, 1)))
+        page.get_by_label("Document number").press("Enter")
+        page.wait_for_selector("#verdict[data-state='bad'][data-reason='no_booking']")
+        assert "No booking today" in page.inner_text("#verdict-headline")
+        _no_violations(page)
+        page.set_viewport_size({"width": 320, "height": 640})
+        _fits(page, 320)
+        _no_violations(page)
+        page.goto(f"{live.base_url}/lang/zh?next=/gate")
+        page.wait_for_selector("#scanner[data-ready='true']")
+        _fits(page, 320)
+        _no_violations(page)
+    finally:
+        page.close()

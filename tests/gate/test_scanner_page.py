@@ -68,7 +68,9 @@ def test_page_errors_are_json(client: TestClient) -> None:
     headers = {"X-CSRF-Token": csrf}
     bad = client.post("/gate/check", json={"gate": "g"}, headers=headers)
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
-    assert bad.json()["error"]["details"]["fields"][0]["field"] == "payload"
+    # A code, a document or a ticket number: exactly one of them names the ticket.
+    (problem,) = bad.json()["error"]["details"]["fields"]
+    assert problem["field"] == "body" and "exactly one of payload" in problem["problem"]
     team = team_ticket(15)
     too_many = client.post(
         "/gate/check",

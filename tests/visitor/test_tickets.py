@@ -131,3 +131,17 @@ def test_after_the_deadline_the_page_says_it_can_no_longer_be_cancelled(
     assert "这笔预约已不能取消" in response.text
     booking = client.get(f"/api/v1/bookings/{reference}", headers={"X-Booking-Token": token})
     assert booking.json()["status"] == "confirmed"
+
+
+def test_the_ticket_number_is_printed_right_under_its_qr(client: TestClient) -> None:
+    """What staff type at the gate when the code will not scan: the ticket's ticket_id."""
+    reference, token = book_ok(client, adult(), child())
+    booking = client.get(f"/api/v1/bookings/{reference}", headers={"X-Booking-Token": token})
+    for view in (f"/my/{reference}/{token}", f"/my/{reference}/{token}/print"):
+        html = client.get(view).text
+        for ticket in booking.json()["tickets"]:
+            assert re.search(
+                rf'<img class="ticket__qr" src="{re.escape(ticket["qr_png_url"])}"[^>]*>\s*'
+                rf'<p class="ticket__no">票号 <span class="mono">{ticket["ticket_id"]}</span></p>',
+                html,
+            ), view

@@ -2,16 +2,19 @@
 // itself, and the queue of scans that waits for the network (window.GateOffline).
 //
 // Kept in IndexedDB, so a reload, a crash or a flat battery loses nothing:
-// - "meta": the offline data of the day (keys, cancelled and used tickets, entry windows, the
-//   live limit, the last occupancy, the gates' safety margins), the server's clock offset,
-//   the tickets this device admitted and its own name;
+// - "meta": the offline data of the day (keys, cancelled and used tickets, the people of
+//   teams still to come, entry windows, the live limit, the last occupancy, this device's
+//   lease), the server's clock offset, the people this device admitted per ticket and its
+//   own name;
 // - "scans": every scan judged offline, with an id of its own, until the server has it.
 //
 // A ticket is admitted offline when its Ed25519 signature verifies against a published key
 // (WebCrypto where the browser has Ed25519, else the vendored noble-ed25519), it is for today,
 // inside its slot's entry window, neither cancelled nor used (on the server's list or on this
-// device), and the last known occupancy plus what this device admitted since stays within the
-// limit less the gate's margin.
+// device; a team's people until all are in), and the device's lease still has places: the
+// server leases each device a share of the live limit while it is online (renewed with every
+// fetch), which online admissions leave free. The lease ends when the device uploads, or at
+// its time; after that the device admits nobody until it fetches a new one.
 (function () {
   "use strict";
 
@@ -86,7 +89,10 @@
   var data = null;        // the offline data, as kept
   var offsetMs = 0;       // server clock minus this device's clock
   var zoneOffsetMin = 480; // the museum's UTC offset, from the server's answers
+  // People this device admitted today, per ticket (a team's come in parts).
   var localUsed = { date: null, ids: {} };
+  // The device's lease: {allowance, until (server ms)}, or null when it has none.
+  var lease = null;
   var reading = null;     // last occupancy from the server: {inside, limit, at (device ms)}
   var deviceName = null;
   var scans = [];         // every scan judged offline that is still kept
@@ -133,15 +139,40 @@
 
   function today() { return museumDate(nowServer()); }
 
-  function markUsed(ticketId) {
+  // `people` of the ticket went in here (online: all of them, unless given).
+  function markUsed(ticketId, people) {
     var day = today();
     if (localUsed.date !== day) localUsed = { date: day, ids: {} };
-    localUsed.ids[ticketId] = true;
+    var before = admittedHere(ticketId);
+    localUsed.ids[ticketId] = people ? before + people : 100000;
     return putMeta("localUsed", localUsed);
   }
 
-  function isUsedHere(ticketId) {
-    return localUsed.date === today() && !!localUsed.ids[ticketId];
+  function admittedHere(ticketId) {
+    if (localUsed.date !== today()) return 0;
+    var value = localUsed.ids[ticketId];
+    return value === true ? 100000 : (value || 0);
+  }
+
+  // People of the ticket's party still to come, as far as this device knows.
+  function stillToCome(claims) {
+    var id = claims.ticketId;
+    var base = data.remaining && typeof data.remaining[id] === "number" ? data.remaining[id]
+      : data.used[id] ? 0 : claims.party;
+    return Math.max(base - admittedHere(id), 0);
+  }
+
+  // People this device let in offline that the server has not had yet: they use its lease.
+  function leaseUsed() {
+    return scans.reduce(function (total, scan) {
+      return scan.state === "waiting" && scan.admitted && scan.direction === "in" ? total + scan.people : total;
+    }, 0);
+  }
+
+  // {allowance, left, until} of the lease, or null without one.
+  function leaseFacts() {
+    if (!lease || !data || data.date !== today()) return null;
+    return { allowance: lease.allowance, left: Math.max(lease.allowance - leaseUsed(), 0), until: lease.until };
   }
 
   // People this device let in that the last occupancy reading cannot include yet: those
@@ -160,12 +191,6 @@
     var base = reading || (data ? { inside: data.inside, limit: data.limit } : null);
     if (!base) return null;
     return { inside: base.inside + admittedSinceReading(), limit: data ? data.limit : base.limit };
-  }
-
-  function marginFor(gate) {
-    if (!data) return 0;
-    var own = data.margins.gates[gate];
-    return typeof own === "number" ? own : data.margins["default"];
   }
 
   // --- the offline data ---------------------------------------------------------------------------
@@ -195,11 +220,18 @@
     });
     next.limit = answer.limit;
     next.inside = answer.inside;
-    next.margins = { "default": answer.offline_margin["default"], gates: answer.offline_margin.gates };
+    next.remaining = answer.remaining || {};
     data = next;
     noteReading({ inside: answer.inside, limit: answer.limit });
     verifiers = {};
-    return putMeta("data", data);
+    lease = answer.lease_until ? { allowance: answer.allowance, until: Date.parse(answer.lease_until) } : null;
+    return Promise.all([putMeta("data", data), putMeta("lease", lease)]);
+  }
+
+  // The upload ended the lease: nothing more may be admitted offline until a new fetch.
+  function endLease() {
+    lease = null;
+    return putMeta("lease", null);
   }
 
   // The cursor for changes only, or null for everything.
@@ -354,15 +386,23 @@
       }
       if (claims.day !== today()) return refuse("wrong_date", { window: window_ });
       if (data.revoked[claims.ticketId]) return refuse("cancelled", { window: window_ });
-      if (data.used[claims.ticketId] || isUsedHere(claims.ticketId)) return refuse("already_used", { window: window_ });
+      var toCome = stillToCome(claims);
+      if (toCome <= 0) return refuse("already_used", { window: window_ });
       if (!window_) return refuse("invalid");
       if (now < window_.opens) return refuse("too_early", { window: window_ });
       if (now > window_.closes) return refuse("too_late", { window: window_ });
-      if (headcount && headcount > claims.party) return refuse(null, { error: "headcount", window: window_ });
-      var people = headcount || claims.party;
-      var known = estimate();
-      if (!known || known.inside + people > known.limit - marginFor(gate)) {
-        return refuse("capacity_full", { window: window_ });
+      if (headcount && headcount > toCome) {
+        return refuse(null, { error: "headcount", window: window_, toCome: toCome });
+      }
+      var people = headcount || toCome;
+      // The lease: the places the server keeps for this device while it is offline.
+      var facts = leaseFacts();
+      if (!facts) return refuse("capacity_full", { window: window_, lease: "none" });
+      if (now > facts.until) return refuse("capacity_full", { window: window_, lease: "expired", until: facts.until });
+      if (people > facts.left) {
+        return refuse("capacity_full", {
+          window: window_, lease: facts.left > 0 ? "too-few" : "used-up", left: facts.left, allowance: facts.allowance
+        });
       }
       return { admitted: true, reason: null, people: people, claims: claims, token: token, window: window_ };
     });
@@ -392,7 +432,8 @@
         at: museumIso(at),
         atMs: at,
         day: museumDate(at),
-        headcount: direction === "in" && headcount ? headcount : null,
+        // What went in, always said: a team's people may come in parts.
+        headcount: direction === "in" && verdict.admitted ? verdict.people : (direction === "in" && headcount ? headcount : null),
         admitted: verdict.admitted,
         reason: verdict.admitted ? null : verdict.reason,
         people: verdict.admitted ? verdict.people : 0,
@@ -403,7 +444,7 @@
       };
       var kept = putScan(scan).then(function () {
         scans.push(scan);
-        if (scan.admitted && direction === "in" && scan.ticketId) return markUsed(scan.ticketId);
+        if (scan.admitted && direction === "in" && scan.ticketId) return markUsed(scan.ticketId, scan.people);
         return undefined;
       });
       return kept.then(function () {
@@ -427,6 +468,8 @@
         var chunk = waiting.slice(0, UPLOAD_CHUNK);
         var body = {
           device: deviceName,
+          // The lease ends with the last part of the queue.
+          more: waiting.length > UPLOAD_CHUNK,
           scans: chunk.map(function (scan) {
             var item = {
               id: scan.id, payload: scan.payload, gate: scan.gate, direction: scan.direction,
@@ -466,6 +509,7 @@
     }
     uploading = next().then(function (result) {
       uploading = null;
+      if (result.sent) return endLease().then(function () { return result; });
       return result;
     }, function (error) {
       uploading = null;
@@ -518,8 +562,9 @@
   function start(options) {
     return Promise.all([
       getMeta("data"), getMeta("clock"), getMeta("localUsed"), getMeta("reading"),
-      getMeta("device"), allScans()
+      getMeta("device"), allScans(), getMeta("lease")
     ]).then(function (kept) {
+      lease = kept[6] || null;
       data = kept[0];
       if (kept[1]) {
         offsetMs = kept[1].offsetMs;
@@ -551,6 +596,7 @@
     noteServerTime: noteServerTime,
     noteReading: noteReading,
     estimate: estimate,
+    leaseFacts: leaseFacts,
     waitingCount: waitingCount,
     dataAgeMinutes: dataAgeMinutes,
     hasData: function () { return !!data && data.date === today(); },

@@ -4,11 +4,15 @@
 // the focused field (the common gate hardware), the device camera read with the browser's
 // BarcodeDetector where it has one, or the vendored jsQR decoder in every other browser.
 // Each code is checked once by the server; the live occupancy is polled every 2 seconds.
+// Without a code, the visitor's identity document finds their ticket (a keyboard-wedge card
+// reader types its number into the document field, or staff type it), and so does the
+// ticket number printed under the QR, looked up first so that staff compare the masked name.
 //
-// When the server cannot be reached the page keeps admitting: offline.js judges the ticket on
-// this device and queues the scan, and the queue goes up as soon as the server answers again
-// (or when staff press "upload now"). The bar at the top always says which of the two it is,
-// how many scans wait, and how old the offline data is.
+// When the server cannot be reached the page keeps admitting QR codes within its lease:
+// offline.js judges the ticket on this device and queues the scan, and the queue goes up as
+// soon as the server answers again (or when staff press "upload now"), before anything else
+// is asked of it. The bar at the top always says which of the two it is, how many scans
+// wait, how old the offline data is, and how many people the lease still lets in.
 (function () {
   "use strict";
 
@@ -32,10 +36,17 @@
   var payloadInput = $("payload");
   var gateInput = $("gate");
   var headcountInput = $("headcount");
+  var partyInput = $("party");
+  var documentForm = $("document-form");
+  var documentType = $("document-type");
+  var documentNumber = $("document-number");
+  var numberForm = $("number-form");
+  var numberInput = $("ticket-number");
   var verdict = $("verdict");
   var headline = $("verdict-headline");
   var modeLine = $("verdict-mode");
   var peopleLine = $("verdict-people");
+  var partyLine = $("verdict-party-line");
   var details = $("verdict-details");
   var checkHint = $("verdict-check");
   var recent = $("recent");
@@ -169,10 +180,10 @@
     var words = text(value ? "online" : "offline");
     if (netState.textContent !== words) netState.textContent = words;
     if (changed && value) {
-      refreshData().then(uploadQueue);
+      sync();
     }
     if (!value && !probeTimer) {
-      probeTimer = window.setInterval(function () { refreshData().then(uploadQueue); }, PROBE_MS);
+      probeTimer = window.setInterval(function () { sync(); }, PROBE_MS);
     }
     if (value && probeTimer) {
       window.clearInterval(probeTimer);
@@ -193,12 +204,20 @@
       : age < 1 ? text("data-fresh") : text("data-age", { minutes: age });
     $("device-name").textContent = Offline.deviceName() || "—";
     root.setAttribute("data-waiting", String(Offline.waitingCount()));
+    var facts = Offline.leaseFacts();
+    $("lease").textContent = facts
+      ? text("lease", { left: facts.left, allowance: facts.allowance, time: Offline.hhmm(facts.until) })
+      : text("no-lease");
+    root.setAttribute("data-lease-left", facts ? String(facts.left) : "0");
     if (!online) showEstimate();
   }
 
+  // Each fetch renews this device's lease: its share of the live limit while offline.
   function refreshData() {
     var since = Offline.cursor();
-    var url = root.getAttribute("data-offline-data-url") + (since ? "?since=" + encodeURIComponent(since) : "");
+    var query = "device=" + encodeURIComponent(Offline.deviceName() || "");
+    if (since) query += "&since=" + encodeURIComponent(since);
+    var url = root.getAttribute("data-offline-data-url") + "?" + query;
     var sentAt = Date.now();
     return call(url, { headers: { "Accept": "application/json" } }).then(function (answer) {
       return Offline.absorb(answer, sentAt, Date.now()).then(function () {
@@ -212,12 +231,23 @@
     }).then(showNetFacts);
   }
 
-  function uploadQueue(forced) {
+  // What waits goes up first, then fresh data and a new lease: a fetch renews the lease,
+  // and the scans it covers must reach the server under it. A failed upload asks nothing
+  // more until the next try.
+  function sync(forced) {
     if (!Offline.waitingCount()) {
       if (forced) uploadStatus.textContent = text("nothing-waiting");
-      return Promise.resolve();
+      return refreshData();
     }
-    if (!online && !forced) return Promise.resolve();
+    return uploadQueue().then(function (uploaded) {
+      if (uploaded) return refreshData();
+      return undefined;
+    });
+  }
+
+  // Resolves true when everything waiting reached the server.
+  function uploadQueue() {
+    if (!Offline.waitingCount()) return Promise.resolve(true);
     uploadStatus.textContent = text("uploading");
     return Offline.upload(post, root.getAttribute("data-offline-scans-url")).then(function (totals) {
       setOnline(true);
@@ -229,20 +259,24 @@
       root.setAttribute("data-uploads", String(parseInt(root.getAttribute("data-uploads") || "0", 10) + 1));
       // The server's count now includes what was uploaded.
       pollNow();
+      showNetFacts();
+      return true;
     }, function (error) {
       if (error.kind === "session") {
         showSession();
       } else if (error.kind === "http" && error.code === "csrf_failed" && online) {
         window.location.reload();  // a kept page's token: a fresh page brings a fresh one
-        return;
+        return false;
       }
       noteFailure(error);
       uploadStatus.textContent = text("upload-failed");
-    }).then(showNetFacts);
+      showNetFacts();
+      return false;
+    });
   }
 
   $("force-upload").addEventListener("click", function () {
-    uploadQueue(true);
+    sync(true);
     payloadInput.focus({ preventScroll: true });
   });
 
@@ -253,33 +287,57 @@
   // Scans are handled one after another, in the order they were read.
   var queue = Promise.resolve();
 
+  // A resident ID typed into the code field (a card reader with the focus there) goes as
+  // a document, never as a code.
+  var RESIDENT_ID = /^[0-9]{17}[0-9Xx]$/;
+
+  function scanOptions() {
+    var headcount = parseInt(headcountInput.value, 10);
+    var options = { gate: gateInput.value.trim(), direction: direction(), headcount: null, party: false };
+    if (options.direction === "in" && headcount > 0) options.headcount = headcount;
+    if (options.direction === "in" && partyInput.checked) options.party = true;
+    return options;
+  }
+
   function submitCode(raw, source) {
     var code = (raw || "").trim();
     if (!code) return;
-    var gate = gateInput.value.trim();
-    if (!gate) {
+    if (RESIDENT_ID.test(Offline.normalize(code))) {
+      submitOnline({ document: { id_type: "resident_id", id_number: code } }, source);
+      return;
+    }
+    submitOnline({ payload: code }, source);
+  }
+
+  // One way to the ticket (payload, document or ticket_number) with the scan's options.
+  function submitOnline(what, source) {
+    var options = scanOptions();
+    if (!options.gate) {
       showMessage("bad", text("gate-required"));
       gateInput.focus();
       return;
     }
-    var headcount = parseInt(headcountInput.value, 10);
-    var body = { payload: code, gate: gate, direction: direction(), headcount: null };
-    if (body.direction === "in" && headcount > 0) body.headcount = headcount;
+    var body = Object.assign(options, what);
     headcountInput.value = "";
+    partyInput.checked = false;
+    var needsNetwork = !body.payload;
     queue = queue.then(function () {
-      if (!online) return judgeOffline(body);
+      if (!online) return needsNetwork ? refuseOffline() : judgeOffline(body);
       showMessage("busy", text("checking"));
       var sentAt = Date.now();
       return post(root.getAttribute("data-check-url"), body).then(function (result) {
         Offline.noteServerTime(result.at, sentAt, Date.now());
-        if (result.admitted && result.direction === "in" && result.ticket) Offline.markUsed(result.ticket.ticket_id);
+        if (result.admitted && result.direction === "in") {
+          (result.admitted_tickets || []).forEach(function (item) { Offline.markUsed(item.ticket_id, item.people); });
+        }
         showVerdict(result, source);
         showOccupancy(result.occupancy, true);
+        if (needsNetwork) clearLookup();
       }, function (error) {
         if (error.kind === "network") {
           // The server is out of reach: judge it here rather than keep a family waiting.
           setOnline(false);
-          return judgeOffline(body);
+          return needsNetwork ? refuseOffline() : judgeOffline(body);
         }
         if (error.kind === "session") {
           showSession();
@@ -292,7 +350,21 @@
     });
   }
 
+  // Entry by document or ticket number needs the server: offline data holds no names.
+  function refuseOffline() {
+    showMessage("bad", text("needs-network"));
+    verdict.setAttribute("data-reason", "needs_network");
+    beep(false);
+    payloadInput.focus();
+  }
+
   function judgeOffline(body) {
+    if (body.party) {
+      showMessage("bad", text("party-offline"));
+      verdict.setAttribute("data-reason", "party_offline");
+      beep(false);
+      return Promise.resolve();
+    }
     return Offline.scanOffline(body.payload, body.direction, body.headcount, body.gate).then(function (verdict) {
       if (verdict.error === "no-data") {
         showMessage("bad", text("no-offline-data"));
@@ -300,7 +372,7 @@
         return;
       }
       if (verdict.error === "headcount") {
-        showMessage("bad", text("headcount-too-large", { n: verdict.claims.party }));
+        showMessage("bad", text("remaining-headcount", { n: verdict.toCome }));
         beep(false);
         return;
       }
@@ -315,6 +387,108 @@
     payloadInput.value = "";
     submitCode(code, "keyboard");
     payloadInput.focus();
+  });
+
+  // --- entry by document, and the ticket number ----------------------------------------------
+
+  documentForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var number = documentNumber.value.trim();
+    // The number is sent once and kept nowhere on this page.
+    documentNumber.value = "";
+    if (!number) { documentNumber.focus(); return; }
+    submitOnline({ document: { id_type: documentType.value, id_number: number } }, "document");
+    documentNumber.focus();
+  });
+
+  var lookupBox = $("lookup");
+  var lookupStatus = $("lookup-status");
+  var lookupDetails = $("lookup-details");
+  var lookupAdmit = $("lookup-admit");
+  var lookupCompanions = $("lookup-companions");
+  var lookedUp = null;  // the ticket number shown, once the server found it
+
+  function clearLookup() {
+    lookedUp = null;
+    lookupBox.hidden = true;
+    lookupAdmit.hidden = true;
+    lookupDetails.hidden = true;
+    $("lookup-companions-box").hidden = true;
+    lookupStatus.textContent = "";
+  }
+
+  function stateWords(state, valid) {
+    if (!valid) return text("state-void");
+    return text("state-" + (state === "inside" || state === "left" ? state : "unused"));
+  }
+
+  function showLookup(answer) {
+    lookupBox.hidden = false;
+    var ticket = answer.ticket;
+    lookupBox.setAttribute("data-state", ticket && !answer.reason ? "ok" : "bad");
+    lookupBox.setAttribute("data-reason", answer.reason || "");
+    if (!ticket) {
+      lookupStatus.textContent = text("not-found");
+      lookupDetails.hidden = true;
+      $("lookup-companions-box").hidden = true;
+      lookupAdmit.hidden = true;
+      return;
+    }
+    lookedUp = ticket.ticket_id;
+    lookupStatus.textContent = (answer.reason ? "✕ " : "✓ ") + answer.message;
+    $("lookup-name").textContent = ticket.visitor.name || "—";
+    $("lookup-id").textContent = ticket.visitor.id_masked || "—";
+    $("lookup-slot").textContent = ticket.date + " · " + ticket.slot.start + "–" + ticket.slot.end;
+    $("lookup-party").textContent = text("people", { n: ticket.party_size }) +
+      (ticket.party_size > 1 && answer.remaining > 0 ? " · " + text("remaining", { n: answer.remaining }) : "");
+    $("lookup-state").textContent = stateWords(ticket.state, answer.reason !== "cancelled");
+    lookupDetails.hidden = false;
+    lookupCompanions.textContent = "";
+    answer.party.forEach(function (item) {
+      var line = document.createElement("li");
+      line.textContent = (item.visitor.name || item.ticket_id) + " · " + (item.visitor.id_masked || "") +
+        " · " + stateWords(item.state, item.valid);
+      lookupCompanions.appendChild(line);
+    });
+    $("lookup-companions-box").hidden = !answer.party.length;
+    lookupAdmit.hidden = !!answer.reason;
+  }
+
+  numberForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var number = numberInput.value.trim();
+    if (!number) { numberInput.focus(); return; }
+    if (!online) { refuseOffline(); return; }
+    lookupBox.hidden = false;
+    lookupAdmit.hidden = true;
+    lookupDetails.hidden = true;
+    lookupStatus.textContent = text("looking-up");
+    post(root.getAttribute("data-lookup-url"), { ticket_number: number }).then(function (answer) {
+      showLookup(answer);
+      if (!lookupAdmit.hidden) lookupAdmit.focus();
+    }, function (error) {
+      if (error.kind === "network") {
+        setOnline(false);
+        clearLookup();
+        refuseOffline();
+      } else if (error.kind === "session") {
+        showSession();
+      } else {
+        lookupStatus.textContent = error.message;
+      }
+    });
+  });
+
+  lookupAdmit.addEventListener("click", function () {
+    if (!lookedUp) return;
+    numberInput.value = "";
+    submitOnline({ ticket_number: lookedUp }, "ticket-number");
+    payloadInput.focus({ preventScroll: true });
+  });
+  $("lookup-clear").addEventListener("click", function () {
+    clearLookup();
+    numberInput.value = "";
+    numberInput.focus();
   });
 
   // --- showing verdicts ---------------------------------------------------------------------
@@ -337,6 +511,7 @@
       headline.appendChild(anchor);
     }
     peopleLine.hidden = true;
+    partyLine.hidden = true;
     details.hidden = true;
     checkHint.hidden = true;
   }
@@ -367,6 +542,18 @@
     } else {
       peopleLine.hidden = true;
     }
+    var together = result.admitted_tickets || [];
+    var partyWords = [];
+    if (ok && result.direction === "in" && together.length > 1) {
+      partyWords.push(text("party-admitted", {
+        names: together.map(function (item) { return item.visitor.name || item.ticket_id; }).join(text("list-separator"))
+      }));
+    }
+    if (ticket && result.direction === "in" && result.remaining > 0 && ticket.party_size > 1) {
+      partyWords.push(text("remaining", { n: result.remaining }));
+    }
+    partyLine.textContent = partyWords.join(" · ");
+    partyLine.hidden = !partyWords.length;
     if (ticket) {
       $("verdict-name").textContent = ticket.visitor.name || "—";
       $("verdict-name-row").hidden = false;
@@ -396,7 +583,11 @@
     beep(ok);
   }
 
-  function reasonWords(reason, window_) {
+  function reasonWords(reason, window_, result) {
+    if (result && result.lease === "none") return text("no-lease");
+    if (result && result.lease === "expired") return text("lease-expired", { time: Offline.hhmm(result.until) });
+    if (result && result.lease === "used-up") return text("lease-used-up", { n: result.allowance });
+    if (result && result.lease === "too-few") return text("lease-too-few", { n: result.left });
     if (window_ && reason === "too_early") return verdictWords.too_early_at.replace("{time}", Offline.hhmm(window_.opens));
     if (window_ && reason === "too_late") return verdictWords.too_late_at.replace("{time}", Offline.hhmm(window_.closes));
     return verdictWords[reason] || verdictWords.invalid;
@@ -406,7 +597,9 @@
     var ok = result.admitted;
     var claims = result.claims;
     setState(ok ? "offline-ok" : "bad", "offline");
-    var words = ok ? text(way === "out" ? "offline-checked-out" : "offline-admitted") : reasonWords(result.reason, result.window);
+    var words = ok ? text(way === "out" ? "offline-checked-out" : "offline-admitted") : reasonWords(result.reason, result.window, result);
+    verdict.setAttribute("data-lease", result.lease || "");
+    partyLine.hidden = true;
     headline.textContent = (ok ? "✓ " : "✕ ") + words;
     verdict.setAttribute("data-reason", result.reason || "");
     if (ok) {
@@ -707,7 +900,7 @@
 
   // --- offline: the worker, the data, the queue ----------------------------------------------
 
-  window.addEventListener("online", function () { refreshData().then(function () { uploadQueue(); }); });
+  window.addEventListener("online", function () { sync(); });
   window.addEventListener("offline", function () { setOnline(false); });
 
   function registerWorker() {
@@ -726,10 +919,10 @@
     setOnline(navigator.onLine !== false);
     showNetFacts();
     registerWorker();
-    // While online, fresh data every minute; what waited goes up at once.
-    window.setInterval(function () { if (online) refreshData().then(function () { uploadQueue(); }); }, REFRESH_MS);
+    // While online, fresh data (and a renewed lease) every minute; what waited goes up first.
+    window.setInterval(function () { if (online) sync(); }, REFRESH_MS);
     window.setInterval(showNetFacts, 15000);
-    return refreshData().then(function () { return uploadQueue(); });
+    return sync();
   }).catch(function () {
     root.setAttribute("data-verifier", "none");
   }).then(function () {
